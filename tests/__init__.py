@@ -1,0 +1,1 @@
+"""Tests for the ucwa integration, its UCWA client and the UCWA simulator."""
