@@ -1,0 +1,144 @@
+r"""The control API under `/_sim/`: the `Simulator` methods for a client in another process.
+
+JSON in and out. These routes sit apart from the UCWA surface and are never recorded or counted.
+
+| route | body | answer |
+|---|---|---|
+| `GET /_sim/requests` | | list of recorded requests |
+| `DELETE /_sim/requests` | | 204; also clears the counts |
+| `GET /_sim/counts` | | `{"METHOD route": n}` |
+| `POST /_sim/logs` | a log or a list of logs (seed format) | 201, the created logs with ids |
+| `POST /_sim/faults` | `{"kind": "fail" \| "delay" \| "drop" \| "drop_after", "method"?, "path",` `"status"?, "code"?, "subcode"?, "message"?, "seconds"?, "count"?}` | 201, the fault |
+| `DELETE /_sim/faults` | | 204 |
+| `POST /_sim/expire-tokens` | | 204 |
+| `POST /_sim/drop-application` | `{"kind": "not_found" \| "expired", "app_id"?}` | `{"dropped": [ids]}` |
+| `POST /_sim/callback-outcome` | `{"status": "Success" \| "Failure", "code"?, "subcode"?,` `"message"?, "step_delay"?}` | 204 |
+| `GET /_sim/state` | | user, applications, logs, call-backs, token count, faults |
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from simulator.config import CallbackOutcome
+from simulator.server import log_state
+
+if TYPE_CHECKING:
+    from simulator.server import Simulator
+
+
+def _bad(message: str) -> web.Response:
+    return web.json_response({"error": message}, status=400)
+
+
+async def _read_json(request: web.Request) -> Any:
+    text = await request.text()
+    if not text.strip():
+        return {}
+    return json.loads(text)
+
+
+def control_routes(sim: Simulator) -> list[web.RouteDef]:
+    """Return the `/_sim/` routes bound to one simulator."""
+
+    async def get_requests(_: web.Request) -> web.Response:
+        return web.json_response([asdict(item) for item in sim.requests])
+
+    async def delete_requests(_: web.Request) -> web.Response:
+        sim.reset_requests()
+        return web.Response(status=204)
+
+    async def get_counts(_: web.Request) -> web.Response:
+        return web.json_response(dict(sim.route_counts))
+
+    async def post_logs(request: web.Request) -> web.Response:
+        try:
+            payload = await _read_json(request)
+            items = payload if isinstance(payload, list) else [payload]
+            created = [sim.add_conversation_log(dict(item)) for item in items]
+        except (ValueError, TypeError) as err:
+            return _bad(str(err))
+        return web.json_response([log_state(log) for log in created], status=201)
+
+    async def post_faults(request: web.Request) -> web.Response:
+        try:
+            spec = await _read_json(request)
+            kind = spec.get("kind", "fail")
+            method = spec.get("method")
+            path = str(spec.get("path", ""))
+            count = int(spec.get("count", 1))
+            if kind == "fail":
+                fault = sim.fail_next(
+                    method,
+                    path,
+                    status=int(spec.get("status", 500)),
+                    code=str(spec.get("code", "ServiceFailure")),
+                    subcode=spec.get("subcode"),
+                    message=spec.get("message"),
+                    count=count,
+                )
+            elif kind == "delay":
+                fault = sim.delay_next(method, path, float(spec["seconds"]), count=count)
+            elif kind in ("drop", "drop_after"):
+                fault = sim.drop_next(method, path, after=kind == "drop_after", count=count)
+            else:
+                return _bad(f"unknown fault kind {kind!r}")
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
+            return _bad(str(err))
+        return web.json_response(asdict(fault), status=201)
+
+    async def delete_faults(_: web.Request) -> web.Response:
+        sim.clear_faults()
+        return web.Response(status=204)
+
+    async def post_expire_tokens(_: web.Request) -> web.Response:
+        sim.expire_tokens()
+        return web.Response(status=204)
+
+    async def post_drop_application(request: web.Request) -> web.Response:
+        try:
+            spec = await _read_json(request)
+            dropped = sim.drop_application(spec.get("kind", "not_found"), spec.get("app_id"))
+        except (ValueError, KeyError, AttributeError) as err:
+            return _bad(str(err))
+        return web.json_response({"dropped": dropped})
+
+    async def post_callback_outcome(request: web.Request) -> web.Response:
+        try:
+            spec = await _read_json(request)
+            status = spec.get("status", "Success")
+            if status not in ("Success", "Failure"):
+                return _bad("status is Success or Failure")
+            default = CallbackOutcome()
+            sim.set_callback_outcome(
+                CallbackOutcome(
+                    status,
+                    str(spec.get("code", default.code)),
+                    spec.get("subcode", default.subcode),
+                    str(spec.get("message", default.message)),
+                    float(spec.get("step_delay", default.step_delay)),
+                )
+            )
+        except (ValueError, TypeError, AttributeError) as err:
+            return _bad(str(err))
+        return web.Response(status=204)
+
+    async def get_state(_: web.Request) -> web.Response:
+        return web.json_response(sim.state())
+
+    return [
+        web.get("/_sim/requests", get_requests),
+        web.delete("/_sim/requests", delete_requests),
+        web.get("/_sim/counts", get_counts),
+        web.post("/_sim/logs", post_logs),
+        web.post("/_sim/faults", post_faults),
+        web.delete("/_sim/faults", delete_faults),
+        web.post("/_sim/expire-tokens", post_expire_tokens),
+        web.post("/_sim/drop-application", post_drop_application),
+        web.post("/_sim/callback-outcome", post_callback_outcome),
+        web.get("/_sim/state", get_state),
+    ]

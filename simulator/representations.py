@@ -1,0 +1,467 @@
+"""JSON representations of the simulated resources, shaped after the reference's samples.
+
+Key names, nesting, `rel` values and link names follow the *_ref.md JSON samples; only the values
+come from the simulator's state. Paths use the on-premises OAuth prefix `/ucwa/oauth/v1`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from simulator.state import (
+    Application,
+    ConversationLogRecord,
+    PhoneAudioInvitation,
+    Recipient,
+    User,
+)
+from simulator.wire import json_date
+
+UCWA_PREFIX = "/ucwa/oauth/v1"
+ROOT_PATH = "/autodiscover/autodiscoverservice.svc/root"
+USER_PATH = f"{ROOT_PATH}/oauth/user"
+XFRAME_PATH = "/autodiscover/XFrame/XFrame.html"
+TOKEN_PATH = "/WebTicket/oauthtoken"  # noqa: S105  # a path, not a secret
+APPLICATIONS_PATH = f"{UCWA_PREFIX}/applications"
+
+PUT_GUARD_TEXT = "please pass this in a PUT request"
+
+
+class Hrefs:
+    """Builds one application's hrefs and leaves out the capability links switched off."""
+
+    def __init__(self, base: str, app_id: str, hidden: frozenset[str]) -> None:
+        """Use `base` "" for relative hrefs or scheme://host for absolute ones."""
+        self.base = base
+        self.app = f"{base}{APPLICATIONS_PATH}/{app_id}"
+        self.hidden = hidden
+
+    def links(self, /, **rels: str) -> dict[str, dict[str, str]]:
+        """`_links` from rel=href pairs, in the given order, without hidden rels (self stays)."""
+        return {
+            rel: {"href": href}
+            for rel, href in rels.items()
+            if rel == "self" or rel not in self.hidden
+        }
+
+    def under(self, path: str) -> str:
+        """Return an href below the application."""
+        return f"{self.app}/{path}"
+
+    def person(self, sip_uri: str) -> str:
+        """Return the contact href of a SIP URI (the address part, as BatchingRequests.md shows)."""
+        address = sip_uri.removeprefix("sip:").split(";", 1)[0]
+        return self.under(f"people/{quote(address, safe='@+.')}")
+
+    def events(self, ack: int) -> str:
+        """Return the event channel href for batch `ack`."""
+        return self.under(f"events?ack={ack}")
+
+    def log(self, log_id: str) -> str:
+        """Return a conversation log's href; the id is the mailbox's, not the application's."""
+        return self.under(f"communication/conversationLogs/{log_id}")
+
+    def invitation(self, invitation_id: str) -> str:
+        """Return a phoneAudioInvitation's href, as continuePhoneAudio's Location gives it."""
+        return self.under(f"communication/invitations/{invitation_id}")
+
+    def conversation(self, conversation_id: str) -> str:
+        """Return a conversation's href."""
+        return self.under(f"communication/conversations/{conversation_id}")
+
+
+# Discovery and authentication -------------------------------------------------------------------
+
+
+def root_body(origin: str, user: User) -> dict[str, Any]:
+    """Return the autodiscovery root (RootURL.md step 8, root_ref.md), with absolute hrefs."""
+    return {
+        "rel": "root",
+        "_links": {
+            "self": {"href": f"{origin}{ROOT_PATH}?originalDomain={user.domain}"},
+            "user": {"href": f"{origin}{USER_PATH}?originalDomain={user.domain}"},
+            "xframe": {"href": f"{origin}{XFRAME_PATH}"},
+        },
+    }
+
+
+def redirect_body(href: str) -> dict[str, Any]:
+    """Return a root that only points elsewhere (RootURL.md step 5)."""
+    return {"_links": {"redirect": {"href": href}}}
+
+
+def user_body(origin: str, user: User, redirect: str | None) -> dict[str, Any]:
+    """Return the user resource once authenticated (CreateAnApplication.md step 8, user_ref.md)."""
+    links: dict[str, dict[str, str]] = {
+        "self": {"href": f"{origin}{USER_PATH}?originalDomain={user.domain}"}
+    }
+    if redirect is None:
+        links["applications"] = {"href": f"{origin}{APPLICATIONS_PATH}"}
+    else:
+        links["redirect"] = {"href": redirect}
+    links["xframe"] = {"href": f"{origin}{XFRAME_PATH}"}
+    return {"rel": "user", "_links": links}
+
+
+# Application and its embedded dashboards --------------------------------------------------------
+
+
+def application_body(h: Hrefs, app: Application, user: User) -> dict[str, Any]:
+    """Return the application with me, people, onlineMeetings and communication embedded."""
+    body: dict[str, Any] = {
+        "rel": "application",
+        "type": "Browser",
+        "culture": app.culture,
+        "endpointId": app.endpoint_id,
+        "id": app.registration_id,
+    }
+    if app.instance_id is not None:
+        body["instanceId"] = app.instance_id
+    body["userAgent"] = app.user_agent
+    body["_links"] = h.links(
+        self=h.app,
+        batch=h.under("batch"),
+        events=h.events(app.channel.acked),
+        policies=h.under("policies"),
+        reportMyNetwork=h.under("reportMyNetwork"),
+    )
+    body["_embedded"] = {
+        "communication": communication_body(h, app),
+        "me": me_body(h, app, user),
+        "onlineMeetings": online_meetings_body(h),
+        "people": people_body(h),
+    }
+    return body
+
+
+def me_body(h: Hrefs, app: Application, user: User) -> dict[str, Any]:
+    """Return the user; presence, note, location and reportMyActivity appear after makeMeAvailable."""
+    if app.available:
+        links = h.links(
+            self=h.under("me"),
+            callForwardingSettings=h.under("me/callForwardingSettings"),
+            location=h.under("me/location"),
+            note=h.under("me/note"),
+            phones=h.under("me/phones"),
+            photo=h.under("photo"),
+            presence=h.under("me/presence"),
+            reportMyActivity=h.under("reportMyActivity"),
+        )
+    else:
+        links = h.links(
+            self=h.under("me"),
+            callForwardingSettings=h.under("me/callForwardingSettings"),
+            makeMeAvailable=h.under("communication/makeMeAvailable"),
+            phones=h.under("me/phones"),
+            photo=h.under("photo"),
+        )
+    return {
+        "rel": "me",
+        "company": user.company,
+        "department": user.department,
+        "emailAddresses": [user.sign_in_address],
+        "endpointUri": f"{user.sip_uri};opaque=user:epid:{app.registration_id[:22]};gruu",
+        "name": user.name,
+        "officeLocation": user.office_location,
+        "title": user.title,
+        "uri": user.sip_uri,
+        "workPhoneNumber": f"tel:{user.phone_number}",
+        "_links": links,
+    }
+
+
+def people_body(h: Hrefs) -> dict[str, Any]:
+    """Return the people hub; only its links matter to this project."""
+    return {
+        "rel": "people",
+        "_links": h.links(
+            self=h.under("people"),
+            myContactsAndGroupsSubscription=h.under("people/myContactsAndGroupsSubscription"),
+            myContacts=h.under("people/contacts"),
+            myGroupMemberships=h.under("people/groupMemberships"),
+            myGroups=h.under("people/groups"),
+            myPrivacyRelationships=h.under("people/privacyRelationships"),
+            presenceSubscriptionMemberships=h.under("people/presenceSubscriptionMemberships"),
+            presenceSubscriptions=h.under("people/presenceSubscriptions"),
+            search=h.under("people/search"),
+            subscribedContacts=h.under("people/subscribedContacts"),
+        ),
+    }
+
+
+def online_meetings_body(h: Hrefs) -> dict[str, Any]:
+    """Return the online meetings dashboard; only its links matter to this project."""
+    return {
+        "rel": "onlineMeetings",
+        "_links": h.links(
+            self=h.under("onlineMeetings"),
+            myAssignedOnlineMeeting=h.under("onlineMeetings/myOnlineMeetings/1XAW22CG"),
+            myOnlineMeetings=h.under("onlineMeetings/myOnlineMeetings"),
+            onlineMeetingDefaultValues=h.under("onlineMeetings/defaultValues"),
+            onlineMeetingEligibleValues=h.under("onlineMeetings/eligibleValues"),
+            onlineMeetingInvitationCustomization=h.under("onlineMeetings/customInvitation"),
+            onlineMeetingPolicies=h.under("onlineMeetings/policies"),
+            phoneDialInInformation=h.under("onlineMeetings/phoneDialInInformation"),
+        ),
+    }
+
+
+def communication_body(h: Hrefs, app: Application) -> dict[str, Any]:
+    """Return the communication dashboard, with the random-named PUT guard property and etag."""
+    body: dict[str, Any] = {
+        app.put_guard: PUT_GUARD_TEXT,
+        "rel": "communication",
+        "simultaneousRingNumberMatch": "Disabled",
+        "videoBasedScreenSharing": "Disabled",
+        "audioPreference": app.audio_preference,
+        "conversationHistory": "Enabled",
+        "lisLocation": "",
+        "lisQueryResult": "Failed",
+    }
+    if app.callback_number is not None:
+        body["phoneNumber"] = app.callback_number
+    body["publishEndpointLocation"] = False
+    body["supportedMessageFormats"] = list(app.supported_message_formats)
+    body["supportedModalities"] = list(app.supported_modalities)
+    body["_links"] = h.links(
+        self=h.under("communication"),
+        conversationLogs=h.under("communication/conversationLogs"),
+        conversations=h.under("communication/conversations"),
+        joinOnlineMeeting=h.under("communication/joinOnlineMeeting"),
+        mediaPolicies=h.under("mediaPolicies"),
+        mediaRelayAccessToken=h.under("mediaRelayAccessToken"),
+        missedItems=h.under("communication/missedItems"),
+        replayMessage=h.under("communication/replayMessage"),
+        startAudioOnBehalfOfDelegator=h.under("communication/startAudioOnBehalfOfDelegator"),
+        startAudio=h.under("communication/startAudio"),
+        startAudioVideoOnBehalfOfDelegator=h.under(
+            "communication/startAudioVideoOnBehalfOfDelegator"
+        ),
+        startAudioVideo=h.under("communication/startAudioVideo"),
+        startEmergencyCall=h.under("communication/startEmergencyCall"),
+        startMessaging=h.under("communication/startMessaging"),
+        startOnlineMeeting=h.under("communication/startOnlineMeeting"),
+        startPhoneAudioOnBehalfOfDelegator=h.under(
+            "communication/startPhoneAudioOnBehalfOfDelegator"
+        ),
+        startPhoneAudio=h.under("communication/startPhoneAudio"),
+        startVideo=h.under("communication/startVideo"),
+    )
+    body["etag"] = app.communication_etag
+    return body
+
+
+# Conversation logs ------------------------------------------------------------------------------
+
+
+def conversation_logs_body(h: Hrefs, logs: list[ConversationLogRecord]) -> dict[str, Any]:
+    """Return the log collection: hrefs only, always an array (conversationLogs_ref.md)."""
+    return {
+        "rel": "conversationLogs",
+        "_links": {
+            "self": {"href": h.under("communication/conversationLogs")},
+            "conversationLog": [{"href": h.log(log.log_id)} for log in logs],
+        },
+    }
+
+
+def conversation_log_body(h: Hrefs, log: ConversationLogRecord) -> dict[str, Any]:
+    """One log with every property and link of conversationLog_ref.md."""
+    href = h.log(log.log_id)
+    total = log.total_recipients_count
+    return {
+        "rel": "conversationLog",
+        "creationTime": json_date(log.creation_time),
+        "direction": log.direction,
+        "importance": log.importance,
+        "modalities": list(log.modalities),
+        "onlineMeetingUri": log.online_meeting_uri,
+        "previewMessage": log.preview_message,
+        "status": log.status,
+        "subject": log.subject,
+        "threadId": log.thread_id,
+        "totalRecipientsCount": total if total is not None else len(log.recipients),
+        "type": log.type,
+        "_links": h.links(
+            self=href,
+            continueAudio=f"{href}/continueAudio",
+            continueAudioVideo=f"{href}/continueAudioVideo",
+            continueMessaging=f"{href}/continueMessaging",
+            continuePhoneAudio=f"{href}/continuePhoneAudio",
+            continueVideo=f"{href}/continueVideo",
+            conversationLogTranscripts=f"{href}/conversationLogTranscripts",
+            markAsRead=f"{href}/markAsRead",
+        ),
+        "_embedded": {
+            "conversationLogRecipient": [
+                recipient_body(h, log, index, recipient)
+                for index, recipient in enumerate(log.recipients)
+            ]
+        },
+    }
+
+
+def recipient_body(
+    h: Hrefs, log: ConversationLogRecord, index: int, recipient: Recipient
+) -> dict[str, Any]:
+    """Return a conversationLogRecipient (conversationLogRecipient_ref.md)."""
+    contact = h.person(recipient.sip_uri)
+    return {
+        "rel": "conversationLogRecipient",
+        "displayName": recipient.display_name,
+        "sipUri": recipient.sip_uri,
+        "_links": h.links(
+            self=f"{h.log(log.log_id)}/conversationLogRecipient/{index}",
+            contact=contact,
+            contactPhoto=f"{contact}/contactPhoto",
+            contactPresence=f"{contact}/contactPresence",
+        ),
+    }
+
+
+def transcripts_body(h: Hrefs, log: ConversationLogRecord, user: User) -> dict[str, Any]:
+    """Return a one-page transcript list: one entry per log, audio or message as the log's type says."""
+    href = f"{h.log(log.log_id)}/conversationLogTranscripts"
+    counterpart = log.recipients[0].sip_uri if log.recipients else user.sip_uri
+    entry: dict[str, Any] = {
+        "rel": "conversationLogTranscript",
+        "timeStamp": json_date(log.creation_time),
+        "_links": h.links(self=f"{href}/0", contact=h.person(counterpart), me=h.under("me")),
+    }
+    if "Messaging" in log.modalities:
+        text = quote(log.preview_message)
+        entry["_embedded"] = {
+            "messageTranscript": {
+                "rel": "messageTranscript",
+                "_links": {"plainMessage": {"href": f"data:text/plain;charset=utf-8,{text}"}},
+            }
+        }
+    else:
+        entry["_embedded"] = {
+            "audioTranscript": {
+                "rel": "audioTranscript",
+                "duration": "00:00:00" if log.status == "Missed" else "00:03:12",
+                "status": "Unknown" if log.status == "Missed" else "Ended",
+            }
+        }
+    return {
+        "rel": "conversationLogTranscripts",
+        "_links": h.links(self=href),
+        "_embedded": {"conversationLogTranscript": [entry]},
+    }
+
+
+def missed_items_body(h: Hrefs, logs: list[ConversationLogRecord], user: User) -> dict[str, Any]:
+    """Counters derived from the mailbox, so unread never exceeds total (missedItems_ref.md)."""
+    missed = [log for log in logs if log.status == "Missed"]
+    voicemails = max(user.voicemails, 0)
+    return {
+        "rel": "missedItems",
+        "conversationLogsCount": len(logs),
+        "conversationLogsNotifications": "Enabled",
+        "missedConversationsCount": len(missed),
+        "unreadMissedConversationsCount": sum(1 for log in missed if log.unread),
+        "unreadVoicemailsCount": min(max(user.unread_voicemails, 0), voicemails),
+        "voiceMailsCount": voicemails,
+        "_links": h.links(self=h.under("communication/missedItems")),
+    }
+
+
+# Call-back --------------------------------------------------------------------------------------
+
+
+def participant_body(
+    h: Hrefs, conversation_href: str, name: str, sip_uri: str, *, local: bool
+) -> dict[str, Any]:
+    """Return a conversation participant, as acceptedByParticipant embeds it."""
+    address = sip_uri.removeprefix("sip:").split(";", 1)[0]
+    contact = h.person(sip_uri)
+    links = h.links(
+        self=f"{conversation_href}/participants/{quote(address, safe='@+.')}",
+        contact=contact,
+        contactPhoto=f"{contact}/contactPhoto",
+        contactPresence=f"{contact}/contactPresence",
+        conversation=conversation_href,
+    )
+    if local:
+        links.update(h.links(me=h.under("me")))
+    return {
+        "rel": "participant",
+        "anonymous": False,
+        "local": local,
+        "name": name,
+        "sourceNetwork": "SameEnterprise",
+        "uri": sip_uri,
+        "_links": links,
+    }
+
+
+def invitation_body(h: Hrefs, inv: PhoneAudioInvitation, user: User) -> dict[str, Any]:
+    """Return an outgoing phoneAudioInvitation (phoneAudioInvitation_ref.md) in its current state."""
+    conversation = h.conversation(inv.conversation_id)
+    rels = {
+        "self": h.invitation(inv.invitation_id),
+        "conversation": conversation,
+        "from": f"{conversation}/participants/{user.sign_in_address}",
+        "phoneAudio": f"{conversation}/phoneAudio",
+        "to": h.person(inv.to),
+    }
+    if inv.status is None:
+        rels["cancel"] = f"{h.invitation(inv.invitation_id)}/cancel"
+    body: dict[str, Any] = {
+        "rel": "phoneAudioInvitation",
+        "direction": "Outgoing",
+        "importance": inv.importance,
+        "operationId": inv.operation_id,
+        "phoneNumber": inv.phone_number,
+        "privateLine": False,
+        "state": inv.state,
+        "subject": inv.subject,
+        "threadId": inv.thread_id,
+        "to": inv.to,
+        "_links": h.links(**rels),
+    }
+    if inv.status == "Success":
+        body["_embedded"] = {
+            "acceptedByParticipant": [
+                participant_body(h, conversation, inv.to_name, inv.to, local=False)
+            ]
+        }
+    return body
+
+
+def conversation_body(h: Hrefs, inv: PhoneAudioInvitation, user: User) -> dict[str, Any]:
+    """Return the conversation a call-back created, with the log's thread and subject."""
+    href = h.conversation(inv.conversation_id)
+    connected = inv.phone_audio_state == "Connected"
+    return {
+        "rel": "conversation",
+        "activeModalities": ["PhoneAudio"] if connected else [],
+        "created": json_date(inv.created),
+        "importance": inv.importance,
+        "participantCount": 2 if connected else 1,
+        "readLocally": True,
+        "recording": False,
+        "state": "Connected" if connected else "Connecting",
+        "subject": inv.subject,
+        "threadId": inv.thread_id,
+        "_links": h.links(
+            self=href,
+            localParticipant=f"{href}/participants/{user.sign_in_address}",
+            participants=f"{href}/participants",
+            phoneAudio=f"{href}/phoneAudio",
+        ),
+    }
+
+
+def phone_audio_body(h: Hrefs, inv: PhoneAudioInvitation) -> dict[str, Any]:
+    """Return the phoneAudio modality of a call-back's conversation (phoneAudio_ref.md)."""
+    conversation = h.conversation(inv.conversation_id)
+    href = f"{conversation}/phoneAudio"
+    rels = {"self": href, "conversation": conversation}
+    if inv.phone_audio_state in {"Connecting", "Connected"}:
+        rels["stopPhoneAudio"] = f"{href}/stopPhoneAudio"
+    if inv.phone_audio_state == "Connected":
+        rels["holdPhoneAudio"] = f"{href}/holdPhoneAudio"
+    return {"rel": "phoneAudio", "state": inv.phone_audio_state, "_links": h.links(**rels)}

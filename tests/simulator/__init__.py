@@ -1,0 +1,1 @@
+"""Tests of the UCWA simulator, driven with plain aiohttp over 127.0.0.1."""
