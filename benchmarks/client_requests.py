@@ -1,0 +1,93 @@
+"""How many HTTP requests the UCWA client spends, measured on an in-process simulator.
+
+Run from the repository root: `python benchmarks/client_requests.py`. For 10, 100 and 1,000
+conversation logs it prints the requests (as the simulator counted them; a batch is one request)
+and the wall time of: a cold load of all logs after sign-in (target ≤ 1 + ceil(N/100)), a refresh
+when nothing changed (target 0) and one continue_phone_audio (target 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+import math
+from pathlib import Path
+import sys
+import time
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp
+
+from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
+from simulator import Simulator, SimulatorConfig, default_seed
+
+
+def _requests(sim: Simulator) -> int:
+    """HTTP requests other than P-GETs (a batch counts once, its parts not at all)."""
+    return sum(1 for r in sim.requests if not r.in_batch and r.route != "events")
+
+
+async def measure(n_logs: int) -> list[tuple[str, int, str, float]]:
+    """Return (step, requests, target, milliseconds) for one mailbox size."""
+    seed = default_seed()
+    template = seed.logs[0]
+    seed = replace(
+        seed,
+        logs=[{**template, "minutes_ago": index + 1, "unread": False} for index in range(n_logs)],
+    )
+    sim = Simulator(SimulatorConfig(pget_timeout_override=5.0), seed=seed)
+    await sim.start()
+    rows: list[tuple[str, int, str, float]] = []
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = UcwaClient(
+                UcwaConfig(
+                    sign_in_address=sim.user.sign_in_address,
+                    password=sim.user.password,
+                    phone_number=sim.user.phone_number,
+                    discovery_url=sim.discovery_url,
+                ),
+                session=session,
+            )
+            await client.start()
+            await sim.wait_for_parked_pget()
+
+            sim.reset_requests()
+            began = time.perf_counter()
+            logs = await client.get_conversation_logs(limit=n_logs)
+            elapsed = (time.perf_counter() - began) * 1000
+            assert len(logs) == n_logs
+            target = f"<= {1 + math.ceil(n_logs / 100)}"
+            rows.append(("cold load of all logs", _requests(sim), target, elapsed))
+
+            await client.get_missed_items()  # first read of the counters; events keep it fresh
+            sim.reset_requests()
+            began = time.perf_counter()
+            await client.get_conversation_logs(limit=n_logs)
+            await client.get_missed_items()
+            elapsed = (time.perf_counter() - began) * 1000
+            rows.append(("refresh, nothing changed", _requests(sim), "0", elapsed))
+
+            sim.reset_requests()
+            began = time.perf_counter()
+            call = await client.continue_phone_audio(logs[0])
+            elapsed = (time.perf_counter() - began) * 1000
+            rows.append(("continue_phone_audio", _requests(sim), "1", elapsed))
+            await client.wait_for_invitation(call.operation_id, timeout=10)
+            await client.close()
+    finally:
+        await sim.stop()
+    return rows
+
+
+async def main() -> None:
+    """Print one table for every mailbox size."""
+    print(f"{'logs':>6}  {'step':<26} {'requests':>8}  {'target':<7} {'wall ms':>8}")
+    for n_logs in (10, 100, 1000):
+        for step, requests, target, elapsed in await measure(n_logs):
+            print(f"{n_logs:>6}  {step:<26} {requests:>8}  {target:<7} {elapsed:>8.1f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,57 @@
+"""Asynchronous client for the Unified Communications Web API (UCWA) 2.0 of Skype for Business Server.
+
+This package imports nothing from Home Assistant, so it can be published on its own.
+"""
+
+from .client import UcwaClient, UcwaConfig
+from .exceptions import (
+    UcwaApiError,
+    UcwaApplicationError,
+    UcwaAuthenticationError,
+    UcwaConnectionError,
+    UcwaError,
+    UcwaSecurityError,
+    UcwaTimeoutError,
+)
+from .models import (
+    ApplicationLost,
+    ApplicationRestored,
+    ConversationLog,
+    ConversationLogRecipient,
+    ConversationLogsAdded,
+    MissedItems,
+    MissedItemsUpdated,
+    PhoneAudioCall,
+    PhoneAudioInvitationEvent,
+    Reason,
+    UcwaEvent,
+    normalize_phone_number,
+    parse_ucwa_datetime,
+    validate_operation_id,
+)
+
+__all__ = [
+    "ApplicationLost",
+    "ApplicationRestored",
+    "ConversationLog",
+    "ConversationLogRecipient",
+    "ConversationLogsAdded",
+    "MissedItems",
+    "MissedItemsUpdated",
+    "PhoneAudioCall",
+    "PhoneAudioInvitationEvent",
+    "Reason",
+    "UcwaApiError",
+    "UcwaApplicationError",
+    "UcwaAuthenticationError",
+    "UcwaClient",
+    "UcwaConfig",
+    "UcwaConnectionError",
+    "UcwaError",
+    "UcwaEvent",
+    "UcwaSecurityError",
+    "UcwaTimeoutError",
+    "normalize_phone_number",
+    "parse_ucwa_datetime",
+    "validate_operation_id",
+]

@@ -1,0 +1,1 @@
+"""Tests of the UCWA client package (custom_components/ucwa/api)."""

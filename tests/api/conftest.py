@@ -1,0 +1,103 @@
+"""Fixtures for the UCWA client tests: reference samples, a simulator and a client bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
+from simulator import Simulator, SimulatorConfig
+
+REFERENCE = Path(__file__).parent.parent / "fixtures" / "reference"
+
+
+def reference(name: str) -> dict[str, Any]:
+    """Load one extracted reference sample (`<page>__<section>.json`)."""
+    data: dict[str, Any] = json.loads((REFERENCE / f"{name}.json").read_text(encoding="utf-8"))
+    return data
+
+
+def reference_text(name: str) -> str:
+    """Load one byte-for-byte reference code block (`<page>__<section>.txt`)."""
+    return (REFERENCE / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def fast(client: UcwaClient) -> UcwaClient:
+    """Shrink the client's reconnect and retry delays so tests do not wait on backoff."""
+    client._reconnect_base = 0.01
+    client._reconnect_cap = 0.05
+    client._parked_grace = 0.01
+    client._batch_retry_delay = 0.01
+    return client
+
+
+@pytest.fixture
+def sim_config() -> SimulatorConfig:
+    """Return the simulator's knobs; tests override this fixture or mutate `sim.config`."""
+    return SimulatorConfig(pget_timeout_override=1.0)
+
+
+@pytest.fixture
+async def sim(sim_config: SimulatorConfig, socket_enabled: None) -> AsyncIterator[Simulator]:
+    """Run a simulator on 127.0.0.1 with the demo mailbox."""
+    simulator = Simulator(sim_config)
+    await simulator.start()
+    try:
+        yield simulator
+    finally:
+        await simulator.stop()
+
+
+@pytest.fixture
+async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
+    """Yield an aiohttp session owned by the test (the client must never close it)."""
+    # The threaded resolver: `localhost` must resolve without aiodns for the redirect tests.
+    connector = aiohttp.TCPConnector(resolver=aiohttp.ThreadedResolver())
+    async with aiohttp.ClientSession(connector=connector) as client_session:
+        yield client_session
+
+
+@pytest.fixture
+def make_config(sim: Simulator) -> Callable[..., UcwaConfig]:
+    """Build a config for the simulator's demo user, with overrides."""
+
+    def factory(**overrides: Any) -> UcwaConfig:
+        values: dict[str, Any] = {
+            "sign_in_address": sim.user.sign_in_address,
+            "password": sim.user.password,
+            "phone_number": sim.user.phone_number,
+            "discovery_url": sim.discovery_url,
+            "endpoint_id": "6b7a1e0c-53a4-4d1e-9b8c-7e9f0f2d1a11",
+        }
+        values.update(overrides)
+        return UcwaConfig(**values)
+
+    return factory
+
+
+@pytest.fixture
+async def client(
+    sim: Simulator,
+    session: aiohttp.ClientSession,
+    make_config: Callable[..., UcwaConfig],
+) -> AsyncIterator[UcwaClient]:
+    """Yield a client for the demo user (not started); close it after the test."""
+    ucwa = fast(UcwaClient(make_config(), session=session, request_timeout=5.0))
+    try:
+        yield ucwa
+    finally:
+        await ucwa.close()
+
+
+@pytest.fixture
+async def started(client: UcwaClient, sim: Simulator) -> UcwaClient:
+    """Start the client, wait for its P-GET to park and clear the request log."""
+    await client.start()
+    await sim.wait_for_parked_pget()
+    sim.reset_requests()
+    return client

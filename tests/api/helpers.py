@@ -1,0 +1,49 @@
+"""Small helpers shared by the client tests."""
+
+from __future__ import annotations
+
+import asyncio
+
+from custom_components.ucwa.api import UcwaEvent
+from simulator import RecordedRequest, Simulator
+
+
+class Recorder:
+    """Collects the client's events and lets a test await one of a given type."""
+
+    def __init__(self) -> None:
+        self.events: list[UcwaEvent] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, event: UcwaEvent) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def wait_for[T](self, kind: type[T], within: float = 5.0) -> T:
+        """Return the first event of this type, waiting for it if needed."""
+        async with asyncio.timeout(within):
+            while True:
+                for event in self.events:
+                    if isinstance(event, kind):
+                        return event
+                self._changed.clear()
+                await self._changed.wait()
+
+    def of(self, kind: type[object]) -> list[UcwaEvent]:
+        """Return the recorded events of one type."""
+        return [event for event in self.events if isinstance(event, kind)]
+
+
+def http_requests(sim: Simulator) -> list[RecordedRequest]:
+    """HTTP requests the client made (a batch counts once, its parts not at all)."""
+    return [r for r in sim.requests if not r.in_batch]
+
+
+def count(sim: Simulator, method: str, route: str) -> int:
+    """How many HTTP requests of `METHOD route` reached the simulator (batch parts excluded)."""
+    return sum(1 for r in http_requests(sim) if (r.method, r.route) == (method, route))
+
+
+def non_event_requests(sim: Simulator) -> list[str]:
+    """Return `METHOD route` of every HTTP request except P-GETs."""
+    return [f"{r.method} {r.route}" for r in http_requests(sim) if r.route != "events"]

@@ -1,0 +1,222 @@
+"""The event channel: application loss, drops, delays, replaced P-GETs, resync and resume."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+import pytest
+
+from custom_components.ucwa.api import (
+    ApplicationLost,
+    ApplicationRestored,
+    PhoneAudioInvitationEvent,
+    UcwaEvent,
+)
+from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
+from simulator import Simulator
+
+from .conftest import fast
+from .helpers import Recorder, count
+
+
+@pytest.mark.parametrize("kind", ["not_found", "expired"])
+async def test_lost_application_is_recreated_silently(
+    started: UcwaClient, sim: Simulator, kind: str
+) -> None:
+    recorder = Recorder()
+    started.subscribe(recorder)
+    old = started._app
+    sim.drop_application(kind)  # type: ignore[arg-type]
+    await sim.wait_for_request("POST", "applications")
+    await sim.wait_for_parked_pget()
+    assert started._app is not None
+    assert started._app is not old
+    assert recorder.of(ApplicationLost) == []
+    assert count(sim, "POST", "makeMeAvailable") == 1
+
+
+async def test_lost_then_restored_when_recreation_fails(
+    started: UcwaClient, sim: Simulator
+) -> None:
+    recorder = Recorder()
+    started.subscribe(recorder)
+    sim.fail_next("POST", "applications", status=503, code="ServiceUnavailable", count=2)
+    sim.drop_application("not_found")
+    lost = await recorder.wait_for(ApplicationLost)
+    assert "503" in lost.error
+    await recorder.wait_for(ApplicationRestored)
+    assert count(sim, "POST", "applications") == 3
+    kinds = [type(e).__name__ for e in recorder.events]
+    assert kinds == ["ApplicationLost", "ApplicationRestored"]
+    assert started.events_flowing
+
+
+async def test_channel_survives_drops_and_delays(started: UcwaClient, sim: Simulator) -> None:
+    sim.drop_next("GET", "events", count=3)
+    await sim.wait_for_request("GET", "events", count=4)
+    await sim.wait_for_parked_pget()
+    sim.delay_next("GET", "events", 0.2)
+    sim.fail_next("GET", "events", status=500, code="ServiceFailure")
+    await sim.wait_for_request("GET", "events", count=6)
+    await sim.wait_for_parked_pget()
+    logs = await started.get_conversation_logs(limit=1)
+    call = await started.continue_phone_audio(logs[0])
+    result = await started.wait_for_invitation(call.operation_id, timeout=5)
+    assert result.status == "Success"
+
+
+async def test_pget_replaced_is_not_a_tight_loop(started: UcwaClient, sim: Simulator) -> None:
+    started._reconnect_base = started._reconnect_cap = 0.2
+    sim.fail_next("GET", "events", status=409, code="Conflict", subcode="PGetReplaced", count=2)
+    loop = asyncio.get_running_loop()
+    begin = loop.time()
+    await sim.wait_for_request("GET", "events", count=3)
+    assert loop.time() - begin >= 0.19  # waited at least one backoff (≥ half of 0.2 s each)
+    await sim.wait_for_parked_pget()
+
+
+async def test_many_connection_failures_trigger_rediscovery(
+    started: UcwaClient, sim: Simulator
+) -> None:
+    sim.drop_next("GET", "events", count=12)
+    await sim.wait_for_request("GET", "root")
+    await sim.wait_for_request("POST", "applications")
+    await sim.wait_for_parked_pget()
+
+
+def test_backoff_is_capped_with_jitter() -> None:
+    client = UcwaClient(UcwaConfig(sign_in_address="a@contoso.com", password="x"))
+    delays = [client._reconnect_delay(n) for n in range(40)]
+    assert all(0 < d <= 30.0 for d in delays)
+    assert max(delays[10:]) > 15.0
+    assert delays[0] <= 1.0
+
+
+# --- a hand-written server for what the simulator cannot be asked to do -------------------------
+
+
+def _broken(event: UcwaEvent) -> None:
+    raise RuntimeError("subscriber bug")
+
+
+class FakePool:
+    """A minimal pool whose event answers are scripted by the test."""
+
+    def __init__(self) -> None:
+        self.answers: list[dict[str, Any] | int] = []
+        self.event_queries: list[dict[str, str]] = []
+        self.served = asyncio.Event()
+        self.origin = ""
+
+    def app(self) -> web.Application:
+        routes = web.RouteTableDef()
+
+        @routes.get("/root")
+        async def root(request: web.Request) -> web.Response:
+            return web.json_response({"_links": {"user": {"href": "/user"}}})
+
+        @routes.get("/user")
+        async def user(request: web.Request) -> web.Response:
+            if "Authorization" not in request.headers:
+                return web.Response(
+                    status=401,
+                    text="<html>401</html>",
+                    content_type="text/html",
+                    headers={"WWW-Authenticate": 'MsRtcOAuth href="/token",grant_type="password"'},
+                )
+            return web.json_response({"_links": {"applications": {"href": "/apps"}}})
+
+        @routes.post("/token")
+        async def token(request: web.Request) -> web.Response:
+            return web.json_response(
+                {"access_token": "cwt=abc", "token_type": "Bearer", "expires_in": 3600}
+            )
+
+        @routes.post("/apps")
+        async def apps(request: web.Request) -> web.Response:
+            return web.json_response(
+                {
+                    "_links": {"self": {"href": "/apps/1"}, "events": {"href": "/apps/1/ev?ack=1"}},
+                    "_embedded": {"communication": {"_links": {}}, "me": {"_links": {}}},
+                },
+                status=201,
+            )
+
+        @routes.get("/apps/1/ev")
+        async def events(request: web.Request) -> web.Response:
+            self.event_queries.append(dict(request.query))
+            self.served.set()
+            if not self.answers:
+                await asyncio.sleep(30)
+            answer = self.answers.pop(0)
+            if isinstance(answer, int):
+                return web.Response(status=answer, text="<html>oops</html>",
+                                    content_type="text/html")  # fmt: skip
+            return web.json_response(answer)
+
+        @routes.delete("/apps/1")
+        async def delete(request: web.Request) -> web.Response:
+            return web.Response(status=204)
+
+        application = web.Application()
+        application.add_routes(routes)
+        return application
+
+
+@pytest.fixture
+async def fake_pool(socket_enabled: None) -> Any:
+    pool = FakePool()
+    runner = web.AppRunner(pool.app(), handler_cancellation=True)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    pool.origin = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    yield pool
+    await runner.cleanup()
+
+
+async def test_resync_resume_and_odd_answers(fake_pool: FakePool) -> None:
+    o = fake_pool.origin
+    invitation = f"{o}/apps/1/inv/7"
+    fake_pool.answers = [
+        {"_links": {"resync": {"href": "/apps/1/ev?ack=5"}, "next": {"href": "/x?ack=9"}}},
+        {"_links": {"resume": {"href": "/apps/1/ev?ack=6"}}},
+        {"_links": {"next": {"href": "/apps/1/ev?ack=7"}},
+         "sender": [{"rel": "communication", "events": [
+             {"link": {"rel": "phoneAudioInvitation", "href": invitation}, "type": "started",
+              "_embedded": {"phoneAudioInvitation": {"operationId": "op7", "state": "Connecting"}}},
+             "not an event",
+             {"link": {"rel": "conversation", "href": "/c"}, "type": "added"},
+         ]}, "junk"]},
+        500,
+        {"_links": {"next": {"href": "/apps/1/ev?ack=8"}},
+         "sender": [{"events": [{"link": {"rel": "phoneAudioInvitation", "href": invitation},
+                                 "type": "completed", "status": "Success"}]}]},
+    ]  # fmt: skip
+    seen: list[UcwaEvent] = []
+    async with aiohttp.ClientSession() as session:
+        client = fast(
+            UcwaClient(
+                UcwaConfig(sign_in_address="a@contoso.com", password="x",
+                           discovery_url=f"{o}/root", event_timeout=1),
+                session=session,
+            )
+        )  # fmt: skip
+        client.subscribe(seen.append)
+        client.subscribe(_broken)  # a broken subscriber must not stop the others
+        await client.start()
+        result = await client.wait_for_invitation("op7", timeout=5)
+        assert result.status == "Success"
+        assert result.operation_id == "op7"
+        assert [q["ack"] for q in fake_pool.event_queries[:5]] == ["1", "5", "6", "7", "7"]
+        assert all(q["timeout"] == "1" for q in fake_pool.event_queries)
+        assert [e.type for e in seen if isinstance(e, PhoneAudioInvitationEvent)] == [
+            "started",
+            "completed",
+        ]
+        with pytest.raises(Exception, match="does not offer"):
+            await client.get_missed_items()
+        await client.close()
