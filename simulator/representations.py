@@ -136,7 +136,11 @@ def application_body(h: Hrefs, app: Application, user: User) -> dict[str, Any]:
 
 
 def me_body(h: Hrefs, app: Application, user: User) -> dict[str, Any]:
-    """Return the user; presence, note, location and reportMyActivity appear after makeMeAvailable."""
+    """Return the user; presence, note, location and reportMyActivity appear after makeMeAvailable.
+
+    The home, mobile and other phone numbers are left out when the user has none, as a pool omits
+    properties without a value.
+    """
     if app.available:
         links = h.links(
             self=h.under("me"),
@@ -156,19 +160,26 @@ def me_body(h: Hrefs, app: Application, user: User) -> dict[str, Any]:
             phones=h.under("me/phones"),
             photo=h.under("photo"),
         )
-    return {
+    body: dict[str, Any] = {
         "rel": "me",
         "company": user.company,
         "department": user.department,
         "emailAddresses": [user.sign_in_address],
         "endpointUri": f"{user.sip_uri};opaque=user:epid:{app.registration_id[:22]};gruu",
-        "name": user.name,
-        "officeLocation": user.office_location,
-        "title": user.title,
-        "uri": user.sip_uri,
-        "workPhoneNumber": f"tel:{user.phone_number}",
-        "_links": links,
     }
+    if user.home_phone_number:
+        body["homePhoneNumber"] = f"tel:{user.home_phone_number}"
+    if user.mobile_phone_number:
+        body["mobilePhoneNumber"] = f"tel:{user.mobile_phone_number}"
+    body["name"] = user.name
+    body["officeLocation"] = user.office_location
+    if user.other_phone_number:
+        body["otherPhoneNumber"] = f"tel:{user.other_phone_number}"
+    body["title"] = user.title
+    body["uri"] = user.sip_uri
+    body["workPhoneNumber"] = f"tel:{user.phone_number}"
+    body["_links"] = links
+    return body
 
 
 def people_body(h: Hrefs) -> dict[str, Any]:

@@ -11,6 +11,9 @@ A seed file is JSON:
     "username": "CONTOSO\\alice",             // optional second accepted user name
     "name": "Alice Wood", "title": "...", "department": "...", "company": "...",
     "office_location": "...",                 // optional profile fields of `me`
+    "home_phone_number": "+14255550123",      // optional, E.164: me's homePhoneNumber,
+    "mobile_phone_number": "+14255550124",    //   mobilePhoneNumber and otherPhoneNumber
+    "other_phone_number": "+14255550125",     //   (left out of `me` when absent)
     "voicemails": 2, "unread_voicemails": 1   // optional missedItems voicemail counters
   },
   "logs": [
@@ -75,6 +78,9 @@ def default_seed() -> Seed:
         username="CONTOSO\\alice",
         voicemails=2,
         unread_voicemails=1,
+        home_phone_number="+14255550123",
+        mobile_phone_number="+14255550124",
+        other_phone_number="+14255550125",
     )
     logs: list[dict[str, Any]] = [
         {

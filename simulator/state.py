@@ -30,6 +30,12 @@ class User:
     office_location: str = "18/2107"
     voicemails: int = 0
     unread_voicemails: int = 0
+    home_phone_number: str | None = None
+    """E.164 with a leading +; `me` shows it as homePhoneNumber (me_ref.md) when set."""
+    mobile_phone_number: str | None = None
+    """E.164 with a leading +; `me` shows it as mobilePhoneNumber when set."""
+    other_phone_number: str | None = None
+    """E.164 with a leading +; `me` shows it as otherPhoneNumber when set."""
 
     @property
     def domain(self) -> str:
