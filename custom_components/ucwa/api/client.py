@@ -254,6 +254,7 @@ class UcwaClient:
         self._reconnect_cap = 30.0
         self._parked_grace = 0.2
         self._batch_retry_delay = 1.0
+        self._activity_interval = ACTIVITY_INTERVAL
 
         self._subscribers: list[EventCallback] = []
 
@@ -397,9 +398,8 @@ class UcwaClient:
             return None
         if asyncio.get_running_loop().time() < token.expires_at:
             return token
-        if origin in self._token_urls:
-            return await self._fetch_token(origin, stale=token)
-        return None
+        # A token is only ever cached by _fetch_token, which needs the host's token URL.
+        return await self._fetch_token(origin, stale=token)
 
     async def _handle_challenge(self, response: _Response, stale: Token | None) -> None:
         """Answer a 401: read the MsRtcOAuth challenge and get a token for that host."""
@@ -436,47 +436,55 @@ class UcwaClient:
     async def _fetch_token(self, origin: str, stale: Token | None) -> Token:
         """Run the password grant against the host's token endpoint and cache the token.
 
-        Concurrent callers share one grant: whoever waited on the lock finds the new token.
+        Concurrent callers share one grant: whoever waited on the lock finds the new token. The
+        stale token stays cached while the grant runs, so that concurrent requests wait here for
+        the new one instead of going out without Authorization; it is dropped if the grant fails.
         """
         async with self._token_lock:
             current = self._tokens.get(origin)
             if current is not None and current is not stale:
                 return current
-            self._tokens.pop(origin, None)
-            token_url = self._token_urls[origin]
-            form = {
-                "grant_type": "password",
-                "username": self.config.username or self.config.sign_in_address,
-                "password": self.config.password,
-            }
             try:
-                response = await self._request(
-                    "POST",
-                    token_url,
-                    data=form,
-                    content_type="application/x-www-form-urlencoded;charset=UTF-8",
-                    authorize=False,
-                )
-            except UcwaApiError as err:
-                if err.status in (400, 401, 403):
-                    raise UcwaAuthenticationError(
-                        f"The server refused the credentials ({err.code or err.status})"
-                    ) from err
+                token = await self._password_grant(self._token_urls[origin])
+            except BaseException:
+                self._tokens.pop(origin, None)
                 raise
-            data = response.json()
-            value = data.get("access_token")
-            if not isinstance(value, str) or not value:
-                raise UcwaAuthenticationError("The token endpoint answered without a token")
-            expires_in = data.get("expires_in")
-            lifetime = float(expires_in) if isinstance(expires_in, int | float) else 3600.0
-            margin = min(_TOKEN_MARGIN_MAX, lifetime / 10)
-            token = Token(
-                value=value,
-                token_type=str(data.get("token_type") or "Bearer"),
-                expires_at=asyncio.get_running_loop().time() + lifetime - margin,
-            )
             self._tokens[origin] = token
             return token
+
+    async def _password_grant(self, token_url: str) -> Token:
+        """POST the user's credentials to the token endpoint and return the token it issues."""
+        form = {
+            "grant_type": "password",
+            "username": self.config.username or self.config.sign_in_address,
+            "password": self.config.password,
+        }
+        try:
+            response = await self._request(
+                "POST",
+                token_url,
+                data=form,
+                content_type="application/x-www-form-urlencoded;charset=UTF-8",
+                authorize=False,
+            )
+        except UcwaApiError as err:
+            if err.status in (400, 401, 403):
+                raise UcwaAuthenticationError(
+                    f"The server refused the credentials ({err.code or err.status})"
+                ) from err
+            raise
+        data = response.json()
+        value = data.get("access_token")
+        if not isinstance(value, str) or not value:
+            raise UcwaAuthenticationError("The token endpoint answered without a token")
+        expires_in = data.get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 3600.0
+        margin = min(_TOKEN_MARGIN_MAX, lifetime / 10)
+        return Token(
+            value=value,
+            token_type=str(data.get("token_type") or "Bearer"),
+            expires_at=asyncio.get_running_loop().time() + lifetime - margin,
+        )
 
     # ------------------------------------------------------------------ discovery
 
@@ -739,7 +747,7 @@ class UcwaClient:
     async def _run_activity_reports(self) -> None:
         """Report activity every 3 minutes so the server keeps the user available."""
         while True:
-            await asyncio.sleep(ACTIVITY_INTERVAL)
+            await asyncio.sleep(self._activity_interval)
             try:
                 await self.report_activity()
             except UcwaError as err:

@@ -1,0 +1,82 @@
+"""The Skype for Business (UCWA) integration."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import uuid4
+
+from homeassistant.const import (
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    CONF_VERIFY_SSL,
+    EVENT_HOMEASSISTANT_STOP,
+    Platform,
+)
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from .api.client import UcwaClient, UcwaConfig
+from .const import (
+    CONF_DISCOVERY_URL,
+    CONF_ENDPOINT_ID,
+    CONF_PHONE_NUMBER,
+    CONF_SIGN_IN_ADDRESS,
+    DOMAIN,
+)
+from .coordinator import UcwaConfigEntry, UcwaCoordinator
+from .services import async_setup_services
+
+if TYPE_CHECKING:
+    from homeassistant.core import Event, HomeAssistant
+    from homeassistant.helpers.typing import ConfigType
+
+PLATFORMS: list[Platform] = [Platform.EVENT, Platform.SENSOR]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the integration's actions, once, whether or not an entry is loaded."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> bool:
+    """Start the UCWA session of one account and its entities."""
+    if CONF_ENDPOINT_ID not in entry.data:
+        # Stable across restarts, so the server sees the same application instead of a new one.
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_ENDPOINT_ID: str(uuid4())}
+        )
+    client = UcwaClient(
+        UcwaConfig(
+            sign_in_address=entry.data[CONF_SIGN_IN_ADDRESS],
+            password=entry.data[CONF_PASSWORD],
+            username=entry.data.get(CONF_USERNAME),
+            phone_number=entry.options.get(CONF_PHONE_NUMBER, entry.data[CONF_PHONE_NUMBER]),
+            discovery_url=entry.data.get(CONF_DISCOVERY_URL),
+            verify_ssl=entry.data[CONF_VERIFY_SSL],
+            endpoint_id=entry.data[CONF_ENDPOINT_ID],
+        ),
+        session=async_get_clientsession(hass, verify_ssl=entry.data[CONF_VERIFY_SSL]),
+    )
+    # Runs on unload and when setup fails: stops the event channel and deletes the application.
+    entry.async_on_unload(client.close)
+
+    async def _async_close_on_stop(_: Event) -> None:
+        # Entries are not unloaded when Home Assistant stops; free the application all the same.
+        await client.close()
+
+    entry.async_on_unload(
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_close_on_stop)
+    )
+    coordinator = UcwaCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = coordinator
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> bool:
+    """Unload the entities; the client is closed by the callback registered at setup."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -1,0 +1,51 @@
+"""Constants of the Skype for Business (UCWA) integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+import re
+from typing import Final
+
+DOMAIN: Final = "ucwa"
+LOGGER = logging.getLogger(__package__)
+
+# Config entry data (connection) and options.
+CONF_SIGN_IN_ADDRESS: Final = "sign_in_address"
+CONF_PHONE_NUMBER: Final = "phone_number"
+CONF_DISCOVERY_URL: Final = "discovery_url"
+CONF_ENDPOINT_ID: Final = "endpoint_id"
+
+# Action `ucwa.continue_phone_audio`: its fields and the keys of its response.
+SERVICE_CONTINUE_PHONE_AUDIO: Final = "continue_phone_audio"
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_CONVERSATION_LOG: Final = "conversation_log"
+ATTR_PHONE_NUMBER: Final = "phone_number"
+ATTR_OPERATION_ID: Final = "operation_id"
+ATTR_INVITATION: Final = "invitation"
+MAX_OPERATION_ID_LENGTH: Final = 50
+
+# Attributes of the last-conversation sensors and of the event entity.
+ATTR_CONVERSATION_LOG_ID: Final = "conversation_log_id"
+ATTR_CREATION_TIME: Final = "creation_time"
+ATTR_DIRECTION: Final = "direction"
+ATTR_STATUS: Final = "status"
+ATTR_TYPE: Final = "type"
+ATTR_MODALITIES: Final = "modalities"
+ATTR_SUBJECT: Final = "subject"
+ATTR_DISPLAY_NAME: Final = "display_name"
+ATTR_SIP_URI: Final = "sip_uri"
+
+# Bus event fired for every phoneAudioInvitation event (started, updated, completed).
+EVENT_PHONE_AUDIO_INVITATION: Final = "ucwa_phone_audio_invitation"
+
+# The user-facing phone number: `+` and digits (E.164), optionally as a `tel:` URI.
+PHONE_NUMBER_RE: Final = re.compile(r"(?:tel:)?\+[1-9][0-9]{1,14}")
+
+# The event channel pushes every change; this poll only re-syncs in case an event was lost.
+SAFETY_POLL_INTERVAL: Final = timedelta(minutes=15)
+# How many logs the coordinator keeps (newest first), and how many go in the unrecorded lists.
+CONVERSATION_LOG_LIMIT: Final = 50
+RECENT_CONVERSATIONS: Final = 10
+
+ISSUE_APPLICATION_REFUSED: Final = "application_refused"

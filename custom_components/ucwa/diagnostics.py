@@ -1,0 +1,68 @@
+"""Diagnostics: the entry and the coordinator's data, without secrets or personal data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+import re
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+
+from .const import CONF_PHONE_NUMBER, CONF_SIGN_IN_ADDRESS
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from .coordinator import UcwaConfigEntry
+
+TO_REDACT = {
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    CONF_SIGN_IN_ADDRESS,
+    CONF_PHONE_NUMBER,
+    "title",
+    "unique_id",
+    "access_token",
+    "token",
+    "display_name",
+    "sip_uri",
+    "contact_href",
+    "online_meeting_uri",
+    "subject",
+    "preview_message",
+}
+
+# Whatever is left: SIP and tel URIs, e-mail-like addresses, phone numbers, and `cwt=` tokens.
+_PERSONAL_RE = re.compile(
+    r"(?:sip|tel):[^\s\"',;]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+\d[\d ()-]{5,}\d|cwt=[^\s\"',;&]+",
+    re.IGNORECASE,
+)
+
+
+def _scrub(value: Any) -> Any:
+    """Redact personal data inside any string, however deep (hrefs, ids, messages).
+
+    Tuples become lists on the way, so the key-based redaction reaches into them too.
+    """
+    if isinstance(value, str):
+        return _PERSONAL_RE.sub(REDACTED, value)
+    if isinstance(value, dict):
+        return {key: _scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(item) for item in value]
+    return value
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: UcwaConfigEntry
+) -> dict[str, Any]:
+    """Return the entry and what the entities show, redacted."""
+    coordinator = entry.runtime_data
+    diagnostics = {
+        "entry": entry.as_dict(),
+        "last_update_success": coordinator.last_update_success,
+        "data": asdict(coordinator.data),
+    }
+    redacted: dict[str, Any] = async_redact_data(_scrub(diagnostics), TO_REDACT)
+    return redacted

@@ -1,0 +1,119 @@
+"""Sensors over the conversation history: missed-items counters and the last conversations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+
+from .const import ATTR_CREATION_TIME, RECENT_CONVERSATIONS
+from .entity import UcwaEntity, conversation_log_attributes
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .api import ConversationLog
+    from .coordinator import UcwaConfigEntry, UcwaCoordinator, UcwaData
+
+PARALLEL_UPDATES = 0
+
+ATTR_RECENT_CONVERSATIONS = "recent_conversations"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UcwaSensorEntityDescription(SensorEntityDescription):
+    """A sensor computed from the coordinator's data."""
+
+    value_fn: Callable[[UcwaData], int | datetime | None]
+    logs_fn: Callable[[UcwaData], tuple[ConversationLog, ...]] | None = None
+    """Last-conversation sensors: the logs (newest first) the state and attributes describe."""
+
+
+def _counter(key: str, value_fn: Callable[[UcwaData], int | None]) -> UcwaSensorEntityDescription:
+    return UcwaSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=value_fn,
+    )
+
+
+def _last(
+    key: str, logs_fn: Callable[[UcwaData], tuple[ConversationLog, ...]]
+) -> UcwaSensorEntityDescription:
+    return UcwaSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.TIMESTAMP,
+        logs_fn=logs_fn,
+        value_fn=lambda data: logs[0].creation_time if (logs := logs_fn(data)) else None,
+    )
+
+
+SENSORS: tuple[UcwaSensorEntityDescription, ...] = (
+    _counter("missed_conversations", lambda data: data.missed_items.missed_conversations_count),
+    _counter(
+        "unread_missed_conversations",
+        lambda data: data.missed_items.unread_missed_conversations_count,
+    ),
+    _counter("unread_voicemails", lambda data: data.missed_items.unread_voicemails_count),
+    _counter("voicemails", lambda data: data.missed_items.voicemails_count),
+    _counter("conversation_logs", lambda data: data.missed_items.conversation_logs_count),
+    _last("last_conversation", lambda data: data.conversation_logs),
+    _last("last_missed_conversation", lambda data: data.missed_conversation_logs),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: UcwaConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the account's sensors."""
+    coordinator = entry.runtime_data
+    async_add_entities(UcwaSensor(coordinator, description) for description in SENSORS)
+
+
+class UcwaSensor(UcwaEntity, SensorEntity):
+    """A counter or a last-conversation timestamp of one account."""
+
+    entity_description: UcwaSensorEntityDescription
+    # A list of the latest conversations is useful on a dashboard but too volatile to record.
+    _unrecorded_attributes = frozenset({ATTR_RECENT_CONVERSATIONS})
+
+    def __init__(
+        self, coordinator: UcwaCoordinator, description: UcwaSensorEntityDescription
+    ) -> None:
+        """Describe the sensor by its entity description."""
+        super().__init__(coordinator, description)
+
+    @property
+    def native_value(self) -> int | datetime | None:
+        """Return the counter, or the time of the newest matching conversation."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Describe the newest matching conversation, and a short list of the ones before."""
+        if self.entity_description.logs_fn is None:
+            return None
+        if not (logs := self.entity_description.logs_fn(self.coordinator.data)):
+            return None
+        recent = [
+            {
+                ATTR_CREATION_TIME: log.creation_time.isoformat() if log.creation_time else None,
+                **conversation_log_attributes(log),
+            }
+            for log in logs[:RECENT_CONVERSATIONS]
+        ]
+        return {**conversation_log_attributes(logs[0]), ATTR_RECENT_CONVERSATIONS: recent}

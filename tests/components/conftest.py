@@ -1,0 +1,128 @@
+"""Fixtures of the integration tests: a simulated Skype for Business pool and an entry for it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_PASSWORD, CONF_VERIFY_SSL
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers.event import async_track_state_change_event
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
+
+# type: ignore[import-untyped,unused-ignore]
+from custom_components.ucwa.const import (
+    CONF_DISCOVERY_URL,
+    CONF_ENDPOINT_ID,
+    CONF_PHONE_NUMBER,
+    CONF_SIGN_IN_ADDRESS,
+    DOMAIN,
+)
+from simulator import CallbackOutcome, Simulator, SimulatorConfig
+
+ENDPOINT_ID = "4c8d7a3e-2b1f-4e4a-9a7c-0f6b2d1e5a90"
+ENTRY_ID = "01JUCWA0000000000000000000"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/ucwa."""
+
+
+@pytest.fixture
+def simulator_options() -> dict[str, Any]:
+    """Return SimulatorConfig overrides (and `seed`); parametrize this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+async def simulator(
+    socket_enabled: None, simulator_options: dict[str, Any]
+) -> AsyncGenerator[Simulator]:
+    """Start a simulated pool on 127.0.0.1 with the demo user and logs; P-GETs held 2 s at most.
+
+    Sockets stay limited to 127.0.0.1 (the test plugin allows no other host).
+    """
+    options = dict(simulator_options)
+    seed = options.pop("seed", None)
+    config = {
+        "pget_timeout_override": 2.0,
+        "callback_outcome": CallbackOutcome(step_delay=0.01),
+        "call_duration": 0.05,
+        **options,
+    }
+    sim = Simulator(SimulatorConfig(**config), seed=seed)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+def entry_data(sim: Simulator, **changes: Any) -> dict[str, Any]:
+    """Return the data of a config entry that signs in to `sim` as its demo user."""
+    return {
+        CONF_SIGN_IN_ADDRESS: sim.user.sign_in_address,
+        CONF_PASSWORD: sim.user.password,
+        CONF_PHONE_NUMBER: sim.user.phone_number,
+        CONF_DISCOVERY_URL: sim.discovery_url,
+        CONF_VERIFY_SSL: True,
+        CONF_ENDPOINT_ID: ENDPOINT_ID,
+        **changes,
+    }
+
+
+@pytest.fixture
+def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
+    """Return an entry for the simulator's demo user."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=simulator.user.sign_in_address,
+        unique_id=simulator.user.sign_in_address.lower(),
+        data=entry_data(simulator),
+        entry_id=ENTRY_ID,
+    )
+
+
+@pytest.fixture
+async def setup_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> AsyncGenerator[MockConfigEntry]:
+    """Set the entry up against the simulator, and unload it (deleting the application) after."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    yield mock_config_entry
+    if mock_config_entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):
+        await hass.config_entries.async_unload(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+
+
+@pytest.fixture
+def mock_setup_entry() -> Generator[AsyncMock]:
+    """Keep config-flow tests from setting the created entry up."""
+    with patch("custom_components.ucwa.async_setup_entry", return_value=True) as mock:
+        yield mock
+
+
+async def wait_for_state(
+    hass: HomeAssistant, entity_id: str, predicate: Callable[[State], bool], seconds: float = 10
+) -> State:
+    """Wait (without sleeping) until the entity's state satisfies `predicate`."""
+    if (state := hass.states.get(entity_id)) is not None and predicate(state):
+        return state
+    future: asyncio.Future[State] = hass.loop.create_future()
+
+    @callback
+    def _changed(event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        if new is not None and predicate(new) and not future.done():
+            future.set_result(new)
+
+    unsub = async_track_state_change_event(hass, [entity_id], _changed)
+    try:
+        return await asyncio.wait_for(future, seconds)
+    finally:
+        unsub()

@@ -1,0 +1,293 @@
+"""The config flow signs in to the simulator for real: user, reauth, reconfigure and options."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
+
+# type: ignore[import-untyped,unused-ignore]
+from custom_components.ucwa.api import (
+    UcwaApiError,
+    UcwaAuthenticationError,
+    UcwaConnectionError,
+    UcwaSecurityError,
+)
+from custom_components.ucwa.const import (
+    CONF_DISCOVERY_URL,
+    CONF_ENDPOINT_ID,
+    CONF_PHONE_NUMBER,
+    CONF_SIGN_IN_ADDRESS,
+    DOMAIN,
+)
+from simulator import Simulator
+
+from .conftest import ENDPOINT_ID
+
+pytestmark = pytest.mark.usefixtures("mock_setup_entry")
+
+SIGN_IN = "custom_components.ucwa.config_flow.UcwaClient.sign_in"
+
+
+def user_input(sim: Simulator, **changes: Any) -> dict[str, Any]:
+    """Return what a person types in the form to add the simulator's demo user."""
+    return {
+        CONF_SIGN_IN_ADDRESS: sim.user.sign_in_address,
+        CONF_PASSWORD: sim.user.password,
+        CONF_PHONE_NUMBER: sim.user.phone_number,
+        CONF_DISCOVERY_URL: sim.discovery_url,
+        CONF_VERIFY_SSL: True,
+        **changes,
+    }
+
+
+async def test_user_flow(
+    hass: HomeAssistant, simulator: Simulator, mock_setup_entry: AsyncMock
+) -> None:
+    """The form signs in for real, then creates the entry keyed by the lower-case address."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        user_input(
+            simulator,
+            **{CONF_SIGN_IN_ADDRESS: " Alice@Contoso.com ", CONF_USERNAME: ""},
+        ),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Alice@Contoso.com"
+    assert result["data"] == {
+        CONF_SIGN_IN_ADDRESS: "Alice@Contoso.com",
+        CONF_PASSWORD: simulator.user.password,
+        CONF_PHONE_NUMBER: simulator.user.phone_number,
+        CONF_DISCOVERY_URL: simulator.discovery_url,
+        CONF_VERIFY_SSL: True,
+    }
+    assert result["result"].unique_id == "alice@contoso.com"
+    assert len(mock_setup_entry.mock_calls) == 1
+    # Signing in asked the simulator for a token, and created no application.
+    assert simulator.route_counts
+    assert not any(
+        r.method == "POST" and r.path.endswith("/applications") for r in simulator.requests
+    )
+
+
+async def test_user_flow_with_username(hass: HomeAssistant, simulator: Simulator) -> None:
+    """A logon name different from the sign-in address is kept."""
+    assert simulator.user.username is not None
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator, **{CONF_USERNAME: simulator.user.username})
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_USERNAME] == simulator.user.username
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({CONF_PASSWORD: "wrong"}, {"base": "invalid_auth"}),
+        ({CONF_DISCOVERY_URL: "http://127.0.0.1:9/autodiscover"}, {"base": "cannot_connect"}),
+        ({CONF_PHONE_NUMBER: "4255551234"}, {CONF_PHONE_NUMBER: "invalid_phone_number"}),
+        ({CONF_PHONE_NUMBER: "+1 425 555"}, {CONF_PHONE_NUMBER: "invalid_phone_number"}),
+    ],
+)
+async def test_user_flow_errors_then_recovery(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    changes: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    """Each error shows the form again without the password; the right values then succeed."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator, **changes)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == errors
+    assert result["data_schema"] is not None
+    for key in result["data_schema"].schema:
+        if key == CONF_PASSWORD:
+            assert (key.description or {}).get("suggested_value") is None
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize(
+    ("exception", "error"),
+    [
+        (UcwaAuthenticationError("invalid_grant"), "invalid_auth"),
+        (UcwaConnectionError("refused"), "cannot_connect"),
+        (UcwaSecurityError("redirect to another domain"), "cannot_connect"),
+        (UcwaApiError(500, "ServiceFailure", "Unknown"), "unknown"),
+    ],
+)
+async def test_user_flow_client_errors(
+    hass: HomeAssistant, simulator: Simulator, exception: Exception, error: str
+) -> None:
+    """Every client error maps to a form error, and the flow recovers."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    with patch(SIGN_IN, side_effect=exception):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], user_input(simulator)
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_user_flow_already_configured(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """The same account, in any case, cannot be added twice."""
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        user_input(simulator, **{CONF_SIGN_IN_ADDRESS: "ALICE@contoso.com"}),
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_reauth(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """Reauth asks for the password only, checks it, then stores it; a wrong one is refused."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_PASSWORD: "old"}
+    )
+    result = await mock_config_entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert (
+        result["description_placeholders"][CONF_SIGN_IN_ADDRESS] == simulator.user.sign_in_address
+    )
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: "still wrong"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: simulator.user.password}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert mock_config_entry.data[CONF_PASSWORD] == simulator.user.password
+    assert mock_config_entry.data[CONF_ENDPOINT_ID] == ENDPOINT_ID
+
+
+async def test_reconfigure(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """Reconfigure shows the current settings (not the password) and replaces them."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["data_schema"] is not None
+    suggested = {
+        str(key): (key.description or {}).get("suggested_value")
+        for key in result["data_schema"].schema
+    }
+    assert suggested[CONF_SIGN_IN_ADDRESS] == simulator.user.sign_in_address
+    assert suggested[CONF_PASSWORD] is None
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator, **{CONF_PHONE_NUMBER: "12"})
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_PHONE_NUMBER: "invalid_phone_number"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        user_input(
+            simulator,
+            **{CONF_PHONE_NUMBER: "+14255550100", CONF_USERNAME: simulator.user.username},
+        ),
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.data == {
+        **user_input(simulator),
+        CONF_PHONE_NUMBER: "+14255550100",
+        CONF_USERNAME: simulator.user.username,
+        CONF_ENDPOINT_ID: ENDPOINT_ID,
+    }
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_reconfigure_other_account(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """Reconfigure cannot turn the entry into another account."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator, **{CONF_SIGN_IN_ADDRESS: "bob@contoso.com"})
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unique_id_mismatch"
+    assert mock_config_entry.data[CONF_SIGN_IN_ADDRESS] == simulator.user.sign_in_address
+
+
+async def test_reconfigure_cannot_connect(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """A reconfigure that cannot reach the server keeps the form, then recovers."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        user_input(simulator, **{CONF_DISCOVERY_URL: "http://127.0.0.1:9/autodiscover"}),
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+
+
+async def test_options_flow(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
+    """The options flow changes the default call-back number, refusing a malformed one."""
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    assert result["data_schema"] is not None
+    schema_key = next(iter(result["data_schema"].schema))
+    assert schema_key.description["suggested_value"] == mock_config_entry.data[CONF_PHONE_NUMBER]
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PHONE_NUMBER: "tel:12"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_PHONE_NUMBER: "invalid_phone_number"}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PHONE_NUMBER: " tel:+14255550100 "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert mock_config_entry.options == {CONF_PHONE_NUMBER: "tel:+14255550100"}

@@ -1,0 +1,97 @@
+"""The coordinator's safety poll: errors make entities unavailable, recovery brings them back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from unittest.mock import MagicMock
+
+from homeassistant.config_entries import SOURCE_REAUTH
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed  # type: ignore[import-untyped,unused-ignore]
+
+# type: ignore[import-untyped,unused-ignore]
+from custom_components.ucwa.api import MissedItems, MissedItemsUpdated
+from custom_components.ucwa.coordinator import UcwaCoordinator
+from simulator import Simulator
+
+MISSED = "sensor.alice_contoso_com_missed_conversations"
+
+
+async def test_safety_poll_every_15_minutes(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """Only a slow poll runs behind the event channel, and it re-reads the log list."""
+    coordinator: UcwaCoordinator = setup_integration.runtime_data
+    assert coordinator.update_interval == timedelta(minutes=15)
+    lists = simulator.route_counts["GET conversationLogs"]
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=15, seconds=1))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert simulator.route_counts["GET conversationLogs"] == lists + 1
+    assert coordinator.last_update_success
+
+
+async def test_poll_failure_then_recovery(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A failed re-sync makes the entities unavailable; the next good one brings them back."""
+    coordinator: UcwaCoordinator = setup_integration.runtime_data
+    caplog.set_level(logging.INFO, logger="custom_components.ucwa")
+    # Twice: aiohttp repeats an idempotent GET once when a kept-alive connection drops.
+    simulator.drop_next("GET", "conversationLogs", count=2)
+    await coordinator.async_refresh()
+    assert hass.states.get(MISSED).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert "Could not reach the Skype for Business server" in caplog.text
+
+    await coordinator.async_refresh()
+    assert hass.states.get(MISSED).state == "3"  # type: ignore[union-attr]
+    assert "Fetching ucwa data recovered" in caplog.text
+
+
+async def test_poll_server_error(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """A UCWA error during the re-sync names status, code and subcode."""
+    coordinator: UcwaCoordinator = setup_integration.runtime_data
+    simulator.fail_next(
+        "GET", "conversationLogs", status=500, code="ServiceFailure", subcode="Unknown"
+    )
+    await coordinator.async_refresh()
+    assert not coordinator.last_update_success
+    assert str(coordinator.last_exception) == (
+        "The Skype for Business server answered with an error: HTTP 500, code ServiceFailure, "
+        "subcode Unknown"
+    )
+
+
+async def test_poll_refused_credentials_start_reauth(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """Tokens expired and the password refused during a re-sync: reauth starts."""
+    coordinator: UcwaCoordinator = setup_integration.runtime_data
+    simulator.expire_tokens()
+    simulator.fail_next("POST", "oauthtoken", status=400, code="invalid_grant", count=10)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert not coordinator.last_update_success
+    flows = hass.config_entries.flow.async_progress()
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    simulator.clear_faults()
+
+
+async def test_events_before_the_first_refresh_are_ignored(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """An event that arrives while the first refresh runs is left to that refresh."""
+    mock_config_entry.add_to_hass(hass)
+    coordinator = UcwaCoordinator(hass, mock_config_entry, MagicMock())
+    coordinator._async_handle_event(MissedItemsUpdated(MissedItems(1, None, 1, 1, 0, 0)))
+    assert coordinator.data is None

@@ -1,0 +1,246 @@
+"""Sensors against the simulator's mailbox, and changes pushed through the event channel."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+from homeassistant.components.sensor import ATTR_STATE_CLASS, SensorDeviceClass
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_CLASS, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
+
+# type: ignore[import-untyped,unused-ignore]
+from custom_components.ucwa.api import ApplicationLost, ApplicationRestored
+from custom_components.ucwa.coordinator import UcwaCoordinator
+from simulator import Simulator
+from simulator.seed import parse_log
+
+from .conftest import wait_for_state
+
+PREFIX = "sensor.alice_contoso_com"
+MISSED = f"{PREFIX}_missed_conversations"
+LAST = f"{PREFIX}_last_conversation"
+LAST_MISSED = f"{PREFIX}_last_missed_conversation"
+
+NEW_MISSED_LOG = {
+    "direction": "Incoming",
+    "status": "Missed",
+    "type": "AudioLog",
+    "modalities": ["Audio"],
+    "unread": True,
+    "recipients": [{"display_name": "Zoe Ortiz", "sip_uri": "sip:zoe@contoso.com"}],
+}
+
+
+def coordinator_of(entry: MockConfigEntry) -> UcwaCoordinator:
+    coordinator: UcwaCoordinator = entry.runtime_data
+    return coordinator
+
+
+async def test_counters_match_the_mailbox(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """The five counters are the simulator's missedItems values."""
+    seed_logs = simulator.logs
+    missed = [log for log in seed_logs if log.status == "Missed"]
+    expected = {
+        "missed_conversations": len(missed),
+        "unread_missed_conversations": sum(1 for log in missed if log.unread),
+        "unread_voicemails": simulator.user.unread_voicemails,
+        "voicemails": simulator.user.voicemails,
+        "conversation_logs": len(seed_logs),
+    }
+    for key, value in expected.items():
+        state = hass.states.get(f"{PREFIX}_{key}")
+        assert state is not None, key
+        assert state.state == str(value), key
+        assert state.attributes[ATTR_STATE_CLASS] == "measurement"
+    assert expected["missed_conversations"] == 3
+
+
+async def test_last_conversations_match_the_mailbox(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """The timestamp sensors show the newest log and the newest missed log, with attributes."""
+    newest = max(simulator.logs, key=lambda log: log.creation_time)
+    newest_missed = max(
+        (log for log in simulator.logs if log.status == "Missed"), key=lambda log: log.creation_time
+    )
+    for entity_id, log in ((LAST, newest), (LAST_MISSED, newest_missed)):
+        state = hass.states.get(entity_id)
+        assert state is not None
+        assert state.attributes[ATTR_DEVICE_CLASS] == SensorDeviceClass.TIMESTAMP
+        assert dt_util.parse_datetime(state.state) == log.creation_time.replace(microsecond=0)
+        assert state.attributes["conversation_log_id"] == log.log_id
+        assert state.attributes["direction"] == log.direction
+        assert state.attributes["status"] == log.status
+        assert state.attributes["type"] == log.type
+        assert state.attributes["modalities"] == log.modalities
+        assert state.attributes["display_name"] == log.recipients[0].display_name
+        assert state.attributes["sip_uri"] == log.recipients[0].sip_uri
+        recent = state.attributes["recent_conversations"]
+        assert 1 <= len(recent) <= 10
+        assert recent[0]["conversation_log_id"] == log.log_id
+        entry = entity_registry.async_get(entity_id)
+        assert entry is not None
+        assert entry.unique_id == f"alice@contoso.com_{entity_id.removeprefix(PREFIX + '_')}"
+    recent = hass.states.get(LAST_MISSED).attributes["recent_conversations"]  # type: ignore[union-attr]
+    assert all(item["status"] == "Missed" for item in recent)
+    assert len(recent) == 3
+
+
+async def test_recent_list_is_not_recorded(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """The recent list is marked unrecorded; the single-log attributes are recorded."""
+    from custom_components.ucwa.sensor import UcwaSensor
+
+    assert "recent_conversations" in UcwaSensor._unrecorded_attributes
+    assert "conversation_log_id" not in UcwaSensor._unrecorded_attributes
+
+
+async def test_new_missed_log_is_pushed(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A missed call added on the server reaches the sensors through the event channel in < 2 s."""
+    before = int(hass.states.get(MISSED).state)  # type: ignore[union-attr]
+    polls_before = sum(
+        1 for r in simulator.requests if r.method == "GET" and r.path.endswith("/missedItems")
+    )
+
+    started = time.monotonic()
+    record = simulator.add_conversation_log(dict(NEW_MISSED_LOG))
+    await wait_for_state(hass, MISSED, lambda s: s.state == str(before + 1))
+    elapsed = time.monotonic() - started
+    state = await wait_for_state(
+        hass, LAST_MISSED, lambda s: s.attributes.get("conversation_log_id") == record.log_id
+    )
+    latency = time.monotonic() - started
+    with capsys.disabled():
+        sys.stdout.write(
+            f"\n[ucwa] missed log added -> missed_conversations {elapsed * 1000:.0f} ms, "
+            f"-> last_missed_conversation {latency * 1000:.0f} ms\n"
+        )
+    assert latency < 2.0
+    assert state.attributes["display_name"] == "Zoe Ortiz"
+    assert state.attributes["sip_uri"] == "sip:zoe@contoso.com"
+    assert hass.states.get(LAST).attributes["conversation_log_id"] == record.log_id  # type: ignore[union-attr]
+    # It came by push: the safety poll (15 min) did not run.
+    assert coordinator_of(setup_integration).update_interval is not None
+    assert polls_before >= 1
+
+
+async def test_token_expiry_mid_session(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """Expired tokens are renewed by the client without the entities noticing."""
+    grants = [r for r in simulator.requests if r.method == "POST" and "oauthtoken" in r.path]
+    simulator.expire_tokens()
+    before = int(hass.states.get(MISSED).state)  # type: ignore[union-attr]
+    simulator.add_conversation_log(dict(NEW_MISSED_LOG))
+    await wait_for_state(hass, MISSED, lambda s: s.state == str(before + 1))
+    assert len(
+        [r for r in simulator.requests if r.method == "POST" and "oauthtoken" in r.path]
+    ) > len(grants)
+    assert setup_integration.state is ConfigEntryState.LOADED
+
+
+@pytest.mark.parametrize("kind", ["not_found", "expired"])
+async def test_application_lost_mid_session(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry, kind: str
+) -> None:
+    """A dropped application is recreated by itself, and pushes resume on the new one."""
+    creates = simulator.route_counts["POST applications"]
+    [old_app] = simulator.drop_application(kind=kind)  # type: ignore[arg-type]
+    await simulator.wait_for_request("POST", "applications", count=creates + 1, seconds=10)
+    new_app = await simulator.wait_for_parked_pget(seconds=10)
+    assert new_app.app_id != old_app
+    assert setup_integration.state is ConfigEntryState.LOADED
+
+    before = int(hass.states.get(MISSED).state)  # type: ignore[union-attr]
+    record = simulator.add_conversation_log(dict(NEW_MISSED_LOG))
+    await wait_for_state(hass, MISSED, lambda s: s.state == str(before + 1))
+    state = await wait_for_state(
+        hass, LAST_MISSED, lambda s: s.attributes.get("conversation_log_id") == record.log_id
+    )
+    assert state.attributes["display_name"] == "Zoe Ortiz"
+
+
+async def test_session_lost_makes_entities_unavailable_once(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """ApplicationLost: unavailable, logged once; ApplicationRestored: re-synced and back."""
+    coordinator = coordinator_of(setup_integration)
+    caplog.set_level(logging.INFO, logger="custom_components.ucwa")
+    coordinator._async_handle_event(ApplicationLost("404 ApplicationNotFound"))
+    coordinator._async_handle_event(ApplicationLost("404 ApplicationNotFound"))
+    assert hass.states.get(MISSED).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert hass.states.get(LAST).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    lost = [r for r in caplog.records if "session was lost" in r.getMessage()]
+    assert len(lost) == 1
+    assert lost[0].levelno == logging.INFO
+    assert str(coordinator.last_exception) == (
+        "The UCWA session was lost and is being restored: 404 ApplicationNotFound"
+    )
+
+    coordinator._async_handle_event(ApplicationRestored())
+    await hass.async_block_till_done()
+    assert hass.states.get(MISSED).state == "3"  # type: ignore[union-attr]
+    assert [r for r in caplog.records if "recovered" in r.getMessage()]
+
+
+async def test_safety_poll_resyncs(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """The slow poll reads logs that arrived while no event came, and fires their events."""
+    coordinator = coordinator_of(setup_integration)
+    fired: list[str] = []
+    coordinator.async_add_new_logs_listener(lambda logs: fired.extend(log.log_id for log in logs))
+    # Put a log in the mailbox without the missedItems event, as if the event had been lost.
+    record = parse_log(dict(NEW_MISSED_LOG, status="Archived"), dt_util.utcnow())
+    simulator.logs.append(record)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(LAST).attributes["conversation_log_id"] == record.log_id  # type: ignore[union-attr]
+    assert fired.count(record.log_id) == 1
+
+
+async def test_session_lost_on_the_server_and_back(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The application is gone and re-creating it fails for a while: unavailable, then back.
+
+    A missed call that arrives during the outage is picked up by the re-sync afterwards.
+    """
+    caplog.set_level(logging.INFO, logger="custom_components.ucwa")
+    simulator.fail_next("POST", r"/applications$", status=503, code="ServiceFailure", count=2)
+    simulator.drop_application(kind="not_found")
+    await wait_for_state(hass, MISSED, lambda s: s.state == STATE_UNAVAILABLE)
+    record = simulator.add_conversation_log(dict(NEW_MISSED_LOG))
+
+    await wait_for_state(hass, MISSED, lambda s: s.state == "4", seconds=20)
+    state = await wait_for_state(
+        hass, LAST_MISSED, lambda s: s.attributes.get("conversation_log_id") == record.log_id
+    )
+    assert state.attributes["display_name"] == "Zoe Ortiz"
+    lost = [r for r in caplog.records if "session was lost" in r.getMessage()]
+    assert len(lost) == 1
+    assert len([r for r in caplog.records if "recovered" in r.getMessage()]) == 1

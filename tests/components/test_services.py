@@ -1,0 +1,498 @@
+"""The ucwa.continue_phone_audio action: responses, the exact request, bad input, server errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_REAUTH
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator  # type: ignore[import-untyped,unused-ignore]
+
+# type: ignore[import-untyped,unused-ignore]
+from custom_components.ucwa.api import (
+    UcwaApplicationError,
+    UcwaAuthenticationError,
+    UcwaError,
+    UcwaTimeoutError,
+)
+from custom_components.ucwa.const import CONF_PHONE_NUMBER, DOMAIN
+from simulator import CallbackOutcome, Seed, Simulator, default_seed
+
+SERVICE = "continue_phone_audio"
+CLIENT_CALL = "custom_components.ucwa.api.client.UcwaClient.continue_phone_audio"
+
+
+def callbacks_sent(sim: Simulator) -> list[Any]:
+    """Return the continuePhoneAudio requests the simulator received."""
+    return [r for r in sim.requests if r.route == "continuePhoneAudio"]
+
+
+def newest_log_id(sim: Simulator) -> str:
+    """Return the stable id of the simulator's most recent log."""
+    return max(sim.logs, key=lambda log: log.creation_time).log_id
+
+
+async def call(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    """Call the action and return its response."""
+    response = await hass.services.async_call(
+        DOMAIN, SERVICE, data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
+async def test_action_exists_before_any_entry(hass: HomeAssistant) -> None:
+    """The action is registered by async_setup, whether or not an account is set up."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    assert hass.services.has_service(DOMAIN, SERVICE)
+
+
+async def test_defaults(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """Without fields: the only loaded account, the most recent log, the entry's number."""
+    response = await call(hass)
+
+    [request] = callbacks_sent(simulator)
+    log_id = newest_log_id(simulator)
+    assert request.method == "POST"
+    assert request.path.endswith(f"/communication/conversationLogs/{log_id}/continuePhoneAudio")
+    assert json.loads(request.body) == {
+        "operationId": response["operation_id"],
+        "phoneNumber": "tel:+14255551234",
+    }
+    assert request.status == 201
+    assert set(response) == {"invitation", "operation_id", "conversation_log", "phone_number"}
+    assert response["conversation_log"] == log_id
+    assert response["phone_number"] == "tel:+14255551234"
+    assert response["invitation"].startswith(simulator.base_url)
+    assert "/communication/invitations/" in response["invitation"]
+    assert 0 < len(response["operation_id"]) <= 50
+
+
+async def test_all_fields(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """Every field is passed through: entry, log id, tel: number and operation id."""
+    target = next(log for log in simulator.logs if log.recipients[0].display_name == "Carol Ruiz")
+    response = await call(
+        hass,
+        config_entry_id=setup_integration.entry_id,
+        conversation_log=target.log_id,
+        phone_number="tel:+14255550100",
+        operation_id="doorbell-callback_1",
+    )
+    [request] = callbacks_sent(simulator)
+    assert request.path.endswith(f"/conversationLogs/{target.log_id}/continuePhoneAudio")
+    assert json.loads(request.body) == {
+        "operationId": "doorbell-callback_1",
+        "phoneNumber": "tel:+14255550100",
+    }
+    assert response == {
+        "invitation": response["invitation"],
+        "operation_id": "doorbell-callback_1",
+        "conversation_log": target.log_id,
+        "phone_number": "tel:+14255550100",
+    }
+    # What the simulator rang is what was asked.
+    [callback_state] = simulator.state()["callbacks"]
+    assert callback_state["operation_id"] == "doorbell-callback_1"
+    assert callback_state["log_id"] == target.log_id
+
+
+async def test_option_number_read_at_use_time(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """A new default number from the options flow applies at once, without a reload."""
+    hass.config_entries.async_update_entry(
+        setup_integration, options={CONF_PHONE_NUMBER: "+14255550111"}
+    )
+    response = await call(hass)
+    [request] = callbacks_sent(simulator)
+    assert json.loads(request.body)["phoneNumber"] == "tel:+14255550111"
+    assert response["phone_number"] == "tel:+14255550111"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "reason"),
+    [
+        (CallbackOutcome(step_delay=0.01), "Success", None),
+        (
+            CallbackOutcome.failure(step_delay=0.01),
+            "Failure",
+            {"code": "RemoteFailure", "subcode": "Declined", "message": "The call was declined."},
+        ),
+    ],
+)
+async def test_invitation_events(
+    hass: HomeAssistant,
+    *,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    outcome: CallbackOutcome,
+    status: str,
+    reason: dict[str, str] | None,
+) -> None:
+    """ucwa_phone_audio_invitation fires started, updated and completed with status and reason."""
+    simulator.set_callback_outcome(outcome)
+    events: list[Event] = []
+    completed: asyncio.Future[Event] = hass.loop.create_future()
+
+    @callback
+    def _listener(event: Event) -> None:
+        events.append(event)
+        if event.data["type"] == "completed" and not completed.done():
+            completed.set_result(event)
+
+    hass.bus.async_listen("ucwa_phone_audio_invitation", _listener)
+    response = await call(hass, operation_id="op-events")
+    done = await asyncio.wait_for(completed, 10)
+
+    types = [event.data["type"] for event in events]
+    assert types[0] == "started"
+    assert "updated" in types
+    assert types[-1] == "completed"
+    for event in events:
+        assert event.data["operation_id"] == "op-events"
+        assert event.data["config_entry_id"] == setup_integration.entry_id
+        assert event.data["invitation"] == response["invitation"]
+    assert done.data["status"] == status
+    assert done.data["reason"] == reason
+
+
+async def test_account_required_when_none_loaded(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """With no loaded entry (or several), config_entry_id is required; nothing is sent."""
+    await hass.config_entries.async_unload(setup_integration.entry_id)
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass)
+    assert err.value.translation_key == "config_entry_required"
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, config_entry_id=setup_integration.entry_id)
+    assert err.value.translation_key == "config_entry_not_loaded"
+    assert str(err.value) == "The Skype for Business account alice@contoso.com is not loaded"
+    assert callbacks_sent(simulator) == []
+
+
+BAD_INPUT = [
+    (
+        {"phone_number": "4255551234"},
+        "invalid_phone_number",
+        (
+            "The phone number 4255551234 is not valid: use + and digits (E.164), such as "
+            "+14255551234, or tel:+14255551234"
+        ),
+    ),
+    (
+        {"phone_number": "+1 425 555 1234"},
+        "invalid_phone_number",
+        (
+            "The phone number +1 425 555 1234 is not valid: use + and digits (E.164), such as "
+            "+14255551234, or tel:+14255551234"
+        ),
+    ),
+    (
+        {"phone_number": "sip:bob@contoso.com"},
+        "invalid_phone_number",
+        (
+            "The phone number sip:bob@contoso.com is not valid: use + and digits (E.164), such as "
+            "+14255551234, or tel:+14255551234"
+        ),
+    ),
+    (
+        {"operation_id": "x" * 51},
+        "invalid_operation_id",
+        "The operation ID must have 1 to 50 characters, each a letter, a digit or one of . _ ~ -",
+    ),
+    (
+        {"operation_id": "has space"},
+        "invalid_operation_id",
+        "The operation ID must have 1 to 50 characters, each a letter, a digit or one of . _ ~ -",
+    ),
+    (
+        {"conversation_log": "no-such-log"},
+        "conversation_log_not_found",
+        "There is no recent conversation log with the ID no-such-log",
+    ),
+    (
+        {"config_entry_id": "no-such-entry"},
+        "config_entry_not_found",
+        "There is no Skype for Business account with the config entry ID no-such-entry",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "key", "message"), BAD_INPUT)
+async def test_bad_input_over_websocket(
+    hass: HomeAssistant,
+    *,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    data: dict[str, Any],
+    key: str,
+    message: str,
+) -> None:
+    """Bad input is a translated service_validation_error, and nothing reaches the server."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": SERVICE,
+            "service_data": data,
+            "return_response": True,
+        }
+    )
+    result = await client.receive_json()
+    assert result["success"] is False
+    assert result["error"]["code"] == "service_validation_error"
+    assert result["error"]["translation_key"] == key
+    assert result["error"]["translation_domain"] == DOMAIN
+    assert result["error"]["message"] == f"Validation error: {message}"
+    assert callbacks_sent(simulator) == []
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, **data)
+    assert err.value.translation_key == key
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"phone_number": ["+14255551234"]},
+        {"operation_id": {"id": 1}},
+        {"unknown_field": "x"},
+    ],
+)
+async def test_malformed_data_over_websocket(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    data: dict[str, Any],
+) -> None:
+    """Data of the wrong shape fails the schema (invalid_format) before the handler runs."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": SERVICE,
+            "service_data": data,
+            "return_response": True,
+        }
+    )
+    result = await client.receive_json()
+    assert result["success"] is False
+    assert result["error"]["code"] == "invalid_format"
+    assert callbacks_sent(simulator) == []
+
+
+@pytest.mark.parametrize("simulator_options", [{"seed": Seed(default_seed().user, [])}])
+async def test_no_logs(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """An empty history: the sensors are unknown and the action explains why it cannot run."""
+    assert hass.states.get("sensor.alice_contoso_com_last_conversation").state == "unknown"  # type: ignore[union-attr]
+    assert hass.states.get("sensor.alice_contoso_com_missed_conversations").state == "0"  # type: ignore[union-attr]
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass)
+    assert err.value.translation_key == "no_conversation_logs"
+    assert str(err.value) == "The account has no conversation logs to continue"
+    assert callbacks_sent(simulator) == []
+
+
+@pytest.mark.parametrize("simulator_options", [{"hidden_links": frozenset({"continuePhoneAudio"})}])
+async def test_log_without_call_back(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """A log the server offers no continuePhoneAudio link for is refused before sending."""
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass)
+    assert err.value.translation_key == "conversation_log_not_continuable"
+    assert str(err.value) == (
+        f"The server does not offer a call-back for the conversation log {newest_log_id(simulator)}"
+    )
+    assert callbacks_sent(simulator) == []
+
+
+SERVER_ERRORS = [
+    (500, "ServiceFailure", "CallbackChannelError", 2),
+    (409, "Conflict", "AlreadyExists", 1),
+    (409, "Conflict", "TooManyGroups", 1),
+    (409, "Conflict", None, 1),
+    (410, "Gone", "CannotRedirect", 1),
+]
+
+
+@pytest.mark.parametrize(("status", "code", "subcode", "posts"), SERVER_ERRORS)
+async def test_server_errors(
+    hass: HomeAssistant,
+    *,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    status: int,
+    code: str,
+    subcode: str | None,
+    posts: int,
+) -> None:
+    """Each documented error is a translated HomeAssistantError naming code and subcode.
+
+    The client repeats a 500 CallbackChannelError once after re-parking its event channel,
+    so that one needs two failures in a row.
+    """
+    expected = (
+        f"The Skype for Business server refused the call-back: HTTP {status}, code {code}, "
+        f"subcode {subcode or 'None'}"
+    )
+    simulator.fail_next(
+        "POST", "continuePhoneAudio", status=status, code=code, subcode=subcode, count=posts
+    )
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass)
+    assert not isinstance(err.value, ServiceValidationError)
+    assert err.value.translation_key == "continue_phone_audio_failed"
+    assert str(err.value) == expected
+    assert len(callbacks_sent(simulator)) == posts
+
+    # The same over the websocket API, as the frontend sees it.
+    simulator.fail_next(
+        "POST", "continuePhoneAudio", status=status, code=code, subcode=subcode, count=posts
+    )
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": SERVICE,
+            "service_data": {},
+            "return_response": True,
+        }
+    )
+    result = await client.receive_json()
+    assert result["success"] is False
+    assert result["error"]["code"] == "home_assistant_error"
+    assert result["error"]["message"] == expected
+
+
+async def test_dropped_connection(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """A connection lost before the answer is reported, and the call is not repeated."""
+    simulator.drop_next("POST", "continuePhoneAudio")
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass)
+    assert err.value.translation_key == "cannot_connect"
+    assert str(err.value).startswith("Could not reach the Skype for Business server: ")
+    assert len(callbacks_sent(simulator)) == 1
+
+
+@pytest.mark.parametrize(
+    ("exception", "key", "message"),
+    [
+        (
+            UcwaTimeoutError("Timeout talking to pool"),
+            "timeout",
+            (
+                "The Skype for Business server did not answer in time. The call-back may still "
+                "ring; check the ucwa_phone_audio_invitation events before trying again"
+            ),
+        ),
+        (
+            UcwaError("The server does not offer continuePhoneAudio for this log"),
+            "request_failed",
+            (
+                "The Skype for Business request failed: The server does not offer "
+                "continuePhoneAudio for this log"
+            ),
+        ),
+    ],
+)
+async def test_client_failures(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    exception: Exception,
+    key: str,
+    message: str,
+) -> None:
+    """Failures without a UCWA error body map to their own translated messages."""
+    with patch(CLIENT_CALL, side_effect=exception), pytest.raises(HomeAssistantError) as err:
+        await call(hass)
+    assert err.value.translation_key == key
+    assert str(err.value) == message
+
+
+async def test_refused_credentials_start_reauth(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """Credentials refused during the action start the reauth flow."""
+    with (
+        patch(CLIENT_CALL, side_effect=UcwaAuthenticationError("invalid_grant")),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await call(hass)
+    assert err.value.translation_key == "invalid_auth"
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress()
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_refused_application_raises_issue(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, issue_registry: ir.IssueRegistry
+) -> None:
+    """A 410 TooManyApplications during the action raises the repair issue too."""
+    with (
+        patch(
+            CLIENT_CALL,
+            side_effect=UcwaApplicationError(410, "Gone", "TooManyApplications"),
+        ),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await call(hass)
+    assert str(err.value) == (
+        "The Skype for Business server refused the call-back: HTTP 410, code Gone, "
+        "subcode TooManyApplications"
+    )
+    assert issue_registry.async_get_issue(
+        DOMAIN, f"application_refused_{setup_integration.entry_id}"
+    )
+
+
+async def test_log_id_survives_new_application_and_restart(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """The sensors' conversation_log_id still works after the application and HA restart."""
+    state = hass.states.get("sensor.alice_contoso_com_last_missed_conversation")
+    assert state is not None
+    log_id = state.attributes["conversation_log_id"]
+
+    old_apps = simulator.drop_application(kind="not_found")
+    creates = simulator.route_counts["POST applications"]
+    response = await call(hass, conversation_log=log_id)
+    assert response["conversation_log"] == log_id
+    assert simulator.route_counts["POST applications"] == creates + 1
+    # At most one POST reached the dead application (404, not acted on) before the new one.
+    *refused, request = callbacks_sent(simulator)
+    assert [r.status for r in refused] in ([], [404])
+    assert request.status == 201
+    assert not any(f"/applications/{app}/" in request.path for app in old_apps)
+    assert request.path.endswith(f"/conversationLogs/{log_id}/continuePhoneAudio")
+
+    assert await hass.config_entries.async_reload(setup_integration.entry_id)
+    await hass.async_block_till_done()
+    response = await call(hass, conversation_log=log_id)
+    assert response["conversation_log"] == log_id
+    assert callbacks_sent(simulator)[-1].status == 201
+    assert callbacks_sent(simulator)[-1].path.endswith(f"/{log_id}/continuePhoneAudio")
