@@ -172,13 +172,20 @@ class UcwaConfigFlow(ConfigFlow, domain=DOMAIN):
                     if CONF_ENDPOINT_ID in entry.data
                     else {}
                 )
+                # The options flow may have overridden the phone number: the one typed here wins.
+                options = {**entry.options}
+                if CONF_PHONE_NUMBER in options:
+                    options[CONF_PHONE_NUMBER] = user_input[CONF_PHONE_NUMBER]
                 return self.async_update_reload_and_abort(
-                    entry, title=user_input[CONF_SIGN_IN_ADDRESS], data={**user_input, **kept}
+                    entry,
+                    title=user_input[CONF_SIGN_IN_ADDRESS],
+                    data={**user_input, **kept},
+                    options=options,
                 )
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                ACCOUNT_SCHEMA, _without_password(user_input or entry.data)
+                ACCOUNT_SCHEMA, _without_password(user_input or {**entry.data, **entry.options})
             ),
             errors=errors,
         )

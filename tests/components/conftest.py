@@ -14,7 +14,6 @@ from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 
-# type: ignore[import-untyped,unused-ignore]
 from custom_components.ucwa.const import (
     CONF_DISCOVERY_URL,
     CONF_ENDPOINT_ID,

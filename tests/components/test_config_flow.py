@@ -291,3 +291,28 @@ async def test_options_flow(hass: HomeAssistant, mock_config_entry: MockConfigEn
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert mock_config_entry.options == {CONF_PHONE_NUMBER: "tel:+14255550100"}
+
+
+async def test_reconfigure_replaces_the_phone_number_set_in_options(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """The form shows the number in effect (from options) and the one typed there wins."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={CONF_PHONE_NUMBER: "+14255550199"}
+    )
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    assert result["data_schema"] is not None
+    suggested = {
+        str(key): (key.description or {}).get("suggested_value")
+        for key in result["data_schema"].schema
+    }
+    assert suggested[CONF_PHONE_NUMBER] == "+14255550199"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator, **{CONF_PHONE_NUMBER: "+14255550100"})
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.data[CONF_PHONE_NUMBER] == "+14255550100"
+    assert mock_config_entry.options == {CONF_PHONE_NUMBER: "+14255550100"}
