@@ -29,6 +29,16 @@ class Recorder:
                 self._changed.clear()
                 await self._changed.wait()
 
+    async def wait_for_nth[T](self, kind: type[T], n: int, within: float = 5.0) -> T:
+        """Return the `n`-th event of this type (1-based), waiting for it if needed."""
+        async with asyncio.timeout(within):
+            while True:
+                matching = [event for event in self.events if isinstance(event, kind)]
+                if len(matching) >= n:
+                    return matching[n - 1]
+                self._changed.clear()
+                await self._changed.wait()
+
     def of(self, kind: type[object]) -> list[UcwaEvent]:
         """Return the recorded events of one type."""
         return [event for event in self.events if isinstance(event, kind)]

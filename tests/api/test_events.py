@@ -14,6 +14,7 @@ from custom_components.ucwa.api import (
     ApplicationRestored,
     PhoneAudioInvitationEvent,
     UcwaEvent,
+    UcwaTimeoutError,
 )
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
 from simulator import Simulator
@@ -106,7 +107,7 @@ class FakePool:
     """A minimal pool whose event answers are scripted by the test."""
 
     def __init__(self) -> None:
-        self.answers: list[dict[str, Any] | int] = []
+        self.answers: list[dict[str, Any] | int | tuple[str, bytes]] = []
         self.event_queries: list[dict[str, str]] = []
         self.served = asyncio.Event()
         self.origin = ""
@@ -155,6 +156,9 @@ class FakePool:
             if isinstance(answer, int):
                 return web.Response(status=answer, text="<html>oops</html>",
                                     content_type="text/html")  # fmt: skip
+            if isinstance(answer, tuple):
+                content_type, body = answer
+                return web.Response(body=body, headers={"Content-Type": content_type})
             return web.json_response(answer)
 
         @routes.delete("/apps/1")
@@ -219,4 +223,78 @@ async def test_resync_resume_and_odd_answers(fake_pool: FakePool) -> None:
         ]
         with pytest.raises(Exception, match="does not offer"):
             await client.get_missed_items()
+        await client.close()
+
+
+async def test_unreadable_batches_are_skipped_and_the_same_batch_asked_again(
+    fake_pool: FakePool,
+) -> None:
+    """Proxies answer 200 with HTML, truncated JSON or a JSON array: ask for the batch again."""
+    o = fake_pool.origin
+    invitation = f"{o}/apps/1/inv/9"
+    fake_pool.answers = [
+        ("text/html", b"<html>Access gateway</html>"),
+        ("application/json", b'{"_links": {"next"'),
+        ("application/json", b'["not", "a", "batch"]'),
+        {"_links": {"self": {"href": "/apps/1/ev?ack=1"}}},  # neither next nor resume
+        {"_links": {"next": {"href": "/apps/1/ev?ack=2"}},
+         "sender": [{"rel": "communication", "events": [
+             {"link": {"rel": "phoneAudioInvitation", "href": invitation}, "type": "weird"},
+             {"link": {"rel": "phoneAudioInvitation", "href": f"{o}/apps/1/inv/8"},
+              "type": "completed", "status": "Success"},
+             {"link": {"rel": "phoneAudioInvitation", "href": invitation}, "type": "completed",
+              "status": "Failure", "reason": {"code": "RemoteFailure", "subcode": "Busy"},
+              "_embedded": {"phoneAudioInvitation": {"operationId": "op9"}}},
+         ]}]},
+    ]  # fmt: skip
+    seen: list[UcwaEvent] = []
+    async with aiohttp.ClientSession() as session:
+        client = fast(
+            UcwaClient(
+                UcwaConfig(sign_in_address="a@contoso.com", password="x",
+                           discovery_url=f"{o}/root", event_timeout=1),
+                session=session,
+            )
+        )  # fmt: skip
+        client.subscribe(seen.append)
+        await client.start()
+        result = await client.wait_for_invitation("op9", timeout=5)
+        assert (result.status, result.reason and result.reason.subcode) == ("Failure", "Busy")
+        assert [q["ack"] for q in fake_pool.event_queries[:5]] == ["1"] * 5
+        invitations = [e for e in seen if isinstance(e, PhoneAudioInvitationEvent)]
+        # the unknown type is dropped; an unknown invitation is reported without operation id
+        assert [(e.href.rsplit("/", 1)[-1], e.operation_id) for e in invitations] == [
+            ("8", None),
+            ("9", "op9"),
+        ]
+        assert client.events_flowing
+        await client.close()
+
+
+async def test_only_the_latest_hundred_results_are_kept(fake_pool: FakePool) -> None:
+    o = fake_pool.origin
+    events = [
+        {"link": {"rel": "phoneAudioInvitation", "href": f"{o}/apps/1/inv/{n}"},
+         "type": "completed", "status": "Success",
+         "_embedded": {"phoneAudioInvitation": {"operationId": f"op{n}"}}}
+        for n in range(101)
+    ]  # fmt: skip
+    fake_pool.answers = [
+        {"_links": {"next": {"href": "/apps/1/ev?ack=2"}},
+         "sender": [{"rel": "communication", "events": events}]},
+    ]  # fmt: skip
+    async with aiohttp.ClientSession() as session:
+        client = fast(
+            UcwaClient(
+                UcwaConfig(sign_in_address="a@contoso.com", password="x",
+                           discovery_url=f"{o}/root", event_timeout=1),
+                session=session,
+            )
+        )  # fmt: skip
+        await client.start()
+        newest = await client.wait_for_invitation("op100", timeout=5)
+        assert newest.href == f"{o}/apps/1/inv/100"
+        assert (await client.wait_for_invitation("op1", timeout=0)).href.endswith("/inv/1")
+        with pytest.raises(UcwaTimeoutError):
+            await client.wait_for_invitation("op0", timeout=0.01)  # the oldest was let go
         await client.close()

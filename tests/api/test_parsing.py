@@ -371,3 +371,72 @@ def test_config_hides_password_and_generates_endpoint() -> None:
         trusted_hosts=["lync.fabrikam.com"],  # type: ignore[arg-type]
     )
     assert with_list.trusted_hosts == ("lync.fabrikam.com",)
+
+
+# --- edge cases a real server produces --------------------------------------------------------
+
+
+def test_counters_tolerate_strings_booleans_and_junk() -> None:
+    """Servers (and proxies rewriting JSON) send counts as strings; nonsense becomes None."""
+    items = MissedItems.from_json(
+        {
+            "conversationLogsCount": "12",
+            "missedConversationsCount": True,
+            "unreadMissedConversationsCount": "-3",
+            "unreadVoicemailsCount": "many",
+            "voiceMailsCount": [1],
+        }
+    )
+    assert items.conversation_logs_count == 12
+    assert items.missed_conversations_count is None
+    assert items.unread_missed_conversations_count == -3
+    assert items.unread_voicemails_count is None
+    assert items.voicemails_count is None
+
+
+def test_conversation_log_with_single_recipient_and_list_links() -> None:
+    """A lone embedded recipient may be an object, a link may be a list: both are read."""
+    log = ConversationLog.from_json(
+        {
+            "_links": {
+                "self": [{"href": "/ucwa/v1/applications/1/communication/conversationLogs/L1"}],
+                "markAsRead": [],
+            },
+            "_embedded": {
+                "conversationLogRecipient": {"displayName": "Dan", "sipUri": "sip:dan@x.com"}
+            },
+        },
+        POOL,
+    )
+    assert log.log_id == "L1"
+    assert (
+        log.href
+        == "https://fe1.contoso.com:443/ucwa/v1/applications/1/communication/conversationLogs/L1"
+    )
+    assert [r.sip_uri for r in log.recipients] == ["sip:dan@x.com"]
+    assert log.mark_as_read_href is None
+    no_links = ConversationLog.from_json({"_links": "oops"}, POOL, href="/a/b/L2")
+    assert (no_links.log_id, no_links.continue_phone_audio_href) == ("L2", None)
+
+
+def test_batch_response_tolerates_odd_header_lines_and_a_missing_end() -> None:
+    body = (
+        b"--b\r\nContent-Type: application/http; msgtype=response\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nnot a header\r\nContent-Type: application/json\r\n\r\n{}\r\n"
+        b"--b\r\nContent-Type: application/http; msgtype=response\r\n\r\n"
+        b"HTTP/1.1 204 No Content\r\n"
+    )
+    parts = parse_batch_response("multipart/batching; boundary=b", body)
+    assert [part.status for part in parts] == [200, 204]
+    assert list(parts[0].headers.items()) == [("Content-Type", "application/json")]
+    assert parts[1].body == b""
+
+
+def test_error_body_that_is_json_but_not_an_object() -> None:
+    err = error_from_response(503, "application/json", b'["busy"]', "HTTP 503")
+    assert (err.status, err.code, err.subcode, err.message) == (503, None, None, "HTTP 503")
+
+
+def test_empty_stored_endpoint_id_is_replaced() -> None:
+    config = UcwaConfig(sign_in_address="a@b.c", password="x", endpoint_id="")
+    assert len(config.endpoint_id) == 36
