@@ -102,7 +102,7 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
                 # which reports logs an event missed (as ConversationLogsAdded, handled below).
                 await self.client.refresh_conversation_logs()
             logs = await self.client.get_conversation_logs(limit=CONVERSATION_LOG_LIMIT)
-            missed_items = await self.client.get_missed_items()
+            missed_items = await self.client.get_missed_items(force=self.data is not None)
         except UcwaError as err:
             raise self._translate_error(err) from err
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)

@@ -19,6 +19,7 @@ from custom_components.ucwa.api import (
     MissedItemsUpdated,
     UcwaApiError,
     UcwaAuthenticationError,
+    UcwaConnectionError,
     UcwaError,
     UcwaTimeoutError,
 )
@@ -340,18 +341,19 @@ async def test_mark_as_read_after_silent_application_loss(
 async def test_log_gone_after_application_loss_is_not_found(
     started: UcwaClient, sim: Simulator
 ) -> None:
+    """A log deleted while the application was replaced is reported, and nothing is POSTed."""
     logs = await started.get_conversation_logs(limit=50)
+    victim = next(r for r in sim.logs if r.log_id == logs[0].log_id)
+    sim.logs.remove(victim)
     sim.drop_application("not_found")
     await sim.wait_for_request("POST", "applications")
     await sim.wait_for_parked_pget()
-    victim = next(r for r in sim.logs if r.log_id == logs[0].log_id)
-    sim.logs.remove(victim)
     sim.reset_requests()
     with pytest.raises(UcwaApiError) as err:
         await started.mark_as_read(logs[0])
     assert (err.value.status, err.value.code) == (404, "NotFound")
     assert logs[0].log_id in str(err.value)
-    assert non_event_requests(sim) == ["GET conversationLogs", "POST batch"]
+    assert "POST markAsRead" not in non_event_requests(sim)
 
 
 async def test_mark_as_read_without_link(started: UcwaClient, sim: Simulator) -> None:
@@ -433,7 +435,7 @@ async def test_event_failure_while_the_pool_is_suspect_rediscovers(
     await sim.wait_for_request("POST", "applications")
     await sim.wait_for_parked_pget()
     routes = non_event_requests(sim)
-    assert routes[routes.index("GET root") :] == [
+    assert routes[routes.index("GET root") :][:3] == [
         "GET root",
         "GET user",
         "POST applications",  # the pool still knows the endpoint: no makeMeAvailable
@@ -507,3 +509,47 @@ async def test_simultaneous_losses_recreate_the_application_once(
     assert count(sim, "POST", "applications") == 1
     assert _app_ids(sim, "conversationLogs")[0] == old_id
     assert _app_ids(sim, "conversationLogs")[1] != old_id
+
+
+async def test_log_added_while_the_application_was_gone_is_reported(
+    started: UcwaClient, sim: Simulator
+) -> None:
+    """Events of a dead application are lost: the replacement catches up without waiting for one."""
+    recorder = Recorder()
+    started.subscribe(recorder)
+    await started.get_conversation_logs(limit=50)
+    await sim.wait_for_parked_pget()
+    sim.drop_application(kind="not_found")
+    log_id = _new_log(sim)  # its missedItems event went to the dropped application
+    added = await recorder.wait_for(ConversationLogsAdded)
+    assert [log.log_id for log in added.logs] == [log_id]
+    updated = await recorder.wait_for(MissedItemsUpdated)
+    assert updated.missed_items.missed_conversations_count == sum(
+        1 for log in sim.logs if log.status == "Missed"
+    )
+    assert recorder.of(ApplicationLost) == []
+    assert count(sim, "POST", "applications") == 1  # the replacement (start() was before)
+
+
+async def test_forced_missed_items_read_goes_to_the_server(
+    started: UcwaClient, sim: Simulator
+) -> None:
+    """While events flow the counters come from the cache, unless the caller forces a read."""
+    await started.get_missed_items()
+    before = count(sim, "GET", "missedItems")
+    await started.get_missed_items()
+    assert count(sim, "GET", "missedItems") == before
+    await started.get_missed_items(force=True)
+    assert count(sim, "GET", "missedItems") == before + 1
+
+
+async def test_request_on_a_closed_session_is_a_connection_error(
+    make_config: Callable[..., UcwaConfig], sim: Simulator, socket_enabled: None
+) -> None:
+    """The RuntimeError of a closed aiohttp session reaches callers as the library's own error."""
+    session = aiohttp.ClientSession()
+    await session.close()
+    client = UcwaClient(make_config(), session=session)
+    with pytest.raises(UcwaConnectionError, match="session is closed"):
+        await client.sign_in()
+    assert sim.requests == []

@@ -30,10 +30,17 @@ async def test_safety_poll_every_15_minutes(
     coordinator: UcwaCoordinator = setup_integration.runtime_data
     assert coordinator.update_interval == timedelta(minutes=15)
     lists = simulator.route_counts["GET conversationLogs"]
+    counters = simulator.route_counts["GET missedItems"]
+    # A change the server sent no event for (a voicemail) shows up at the poll.
+    simulator.user.voicemails += 3
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=15, seconds=1))
     await hass.async_block_till_done(wait_background_tasks=True)
     assert simulator.route_counts["GET conversationLogs"] == lists + 1
+    assert simulator.route_counts["GET missedItems"] == counters + 1
     assert coordinator.last_update_success
+    state = hass.states.get("sensor.alice_contoso_com_voicemails")
+    assert state is not None
+    assert state.state == str(simulator.user.voicemails)
 
 
 async def test_poll_failure_then_recovery(

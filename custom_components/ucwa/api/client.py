@@ -367,6 +367,9 @@ class UcwaClient:
     ) -> _Response:
         """Do the I/O of one request and map transport failures to the library's errors."""
         total = read_timeout if read_timeout is not None else self.request_timeout
+        if self.session.closed:
+            # aiohttp raises RuntimeError here; to callers it is a connection that is gone.
+            raise UcwaConnectionError(f"The HTTP session is closed ({method} {url.host})")
         try:
             async with self.session.request(
                 method,
@@ -899,13 +902,18 @@ class UcwaClient:
                         self._emit(ApplicationRestored())
                 app = self._app
                 assert app is not None
-                if url is None or generation != self._generation:
+                replaced = url is not None and generation != self._generation
+                if url is None or replaced:
                     generation, url, failures = self._generation, app.events_url, 0
                     if pending is not None:
                         await _cancel(pending)
                         pending = None
                 if pending is None:
                     pending = asyncio.create_task(self._pget(url))
+                if replaced:
+                    # Events of the old application are gone with it: re-read what they would
+                    # have reported, once the new channel is parked.
+                    await self._catch_up()
                 try:
                     response = await self._await_pget(pending)
                 except UcwaError as err:
@@ -974,10 +982,7 @@ class UcwaClient:
                 elif rel == "missedItems":
                     missed_items_changed = True
         if missed_items_changed:
-            try:
-                await self._on_missed_items_updated()
-            except UcwaError as err:
-                _LOGGER.warning("Could not re-read missed items and logs: %s", err)
+            await self._catch_up()
 
     def _on_invitation_event(self, event: Mapping[str, Any], base: str) -> None:
         parsed = PhoneAudioInvitationEvent.from_json(event, base)
@@ -997,6 +1002,17 @@ class UcwaClient:
         if waiter is not None and not waiter.done():
             waiter.set_result(parsed)
 
+    async def _catch_up(self) -> None:
+        """Re-read missed items and the log list, reporting what changed; never raises.
+
+        Runs on a `missedItems updated` event, and after the application was replaced, since the
+        old application's events were lost with it.
+        """
+        try:
+            await self._on_missed_items_updated()
+        except UcwaError as err:
+            _LOGGER.warning("Could not re-read missed items and logs: %s", err)
+
     async def _on_missed_items_updated(self) -> None:
         """Handle `missedItems updated`: the event is link-only, so re-read it, then the logs."""
         self._missed_items = None
@@ -1013,9 +1029,9 @@ class UcwaClient:
 
     # ------------------------------------------------------------------ missed items and logs
 
-    async def get_missed_items(self) -> MissedItems:
-        """Return the missed-items counters; served from cache while events flow."""
-        if self._missed_items is not None and self.events_flowing:
+    async def get_missed_items(self, *, force: bool = False) -> MissedItems:
+        """Return the missed-items counters; served from cache while events flow, unless `force`."""
+        if self._missed_items is not None and self.events_flowing and not force:
             return self._missed_items
         response = await self._app_request("GET", lambda app: app.missed_items_url)
         self._missed_items = MissedItems.from_json(response.json())
