@@ -28,7 +28,7 @@ from custom_components.ucwa.const import (
 )
 from simulator import Simulator
 
-from .conftest import ENDPOINT_ID
+from .conftest import ENDPOINT_ID, entry_data
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
 
@@ -36,15 +36,13 @@ SIGN_IN = "custom_components.ucwa.config_flow.UcwaClient.sign_in"
 
 
 def user_input(sim: Simulator, **changes: Any) -> dict[str, Any]:
-    """Return what a person types in the form to add the simulator's demo user."""
-    return {
-        CONF_SIGN_IN_ADDRESS: sim.user.sign_in_address,
-        CONF_PASSWORD: sim.user.password,
-        CONF_PHONE_NUMBER: sim.user.phone_number,
-        CONF_DISCOVERY_URL: sim.discovery_url,
-        CONF_VERIFY_SSL: True,
-        **changes,
-    }
+    """Return what a person types in the form to add the simulator's demo user.
+
+    That is the entry's data without the endpoint id, which the integration adds itself.
+    """
+    data = entry_data(sim, **changes)
+    del data[CONF_ENDPOINT_ID]
+    return data
 
 
 async def test_user_flow(
