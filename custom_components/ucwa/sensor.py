@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .api import ConversationLog
-    from .coordinator import UcwaConfigEntry, UcwaCoordinator, UcwaData
+    from .coordinator import UcwaConfigEntry, UcwaData
 
 PARALLEL_UPDATES = 0
 
@@ -90,12 +90,6 @@ class UcwaSensor(UcwaEntity, SensorEntity):
     entity_description: UcwaSensorEntityDescription
     # A list of the latest conversations is useful on a dashboard but too volatile to record.
     _unrecorded_attributes = frozenset({ATTR_RECENT_CONVERSATIONS})
-
-    def __init__(
-        self, coordinator: UcwaCoordinator, description: UcwaSensorEntityDescription
-    ) -> None:
-        """Describe the sensor by its entity description."""
-        super().__init__(coordinator, description)
 
     @property
     def native_value(self) -> int | datetime | None:
