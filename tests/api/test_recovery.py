@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import logging
+from typing import Any
 
 import aiohttp
 import pytest
 
 from custom_components.ucwa.api import (
     ApplicationLost,
+    AuthenticationFailed,
     ConversationLogsAdded,
+    MissedItems,
     MissedItemsUpdated,
     UcwaApiError,
     UcwaAuthenticationError,
@@ -474,6 +477,7 @@ async def test_wait_for_invitation_again_after_a_timeout(
     logs = await started.get_conversation_logs(limit=1)
     with pytest.raises(UcwaTimeoutError):
         await started.wait_for_invitation("op-late", timeout=0.01)
+    assert started._invitation_waiters == {}  # a waiter that timed out is not kept
     call = await started.continue_phone_audio(logs[0], operation_id="op-late")
     result = await started.wait_for_invitation("op-late", timeout=5)
     assert (result.type, result.status, result.href) == (
@@ -553,3 +557,64 @@ async def test_request_on_a_closed_session_is_a_connection_error(
     with pytest.raises(UcwaConnectionError, match="session is closed"):
         await client.sign_in()
     assert sim.requests == []
+
+
+async def test_refused_credentials_stop_the_event_channel(
+    started: UcwaClient, sim: Simulator
+) -> None:
+    """A changed password ends the channel after one refused grant, instead of a lockout loop."""
+    recorder = Recorder()
+    started.subscribe(recorder)
+    await sim.wait_for_parked_pget()
+    sim.user.password = "changed-elsewhere-1"
+    sim.expire_tokens()
+    sim.reset_requests()
+    _new_log(sim)  # releases the parked P-GET; what follows needs a new token
+    failed = await recorder.wait_for(AuthenticationFailed)
+    assert "refused the credentials" in failed.error
+    assert started._event_task is not None
+    await asyncio.wait_for(asyncio.shield(started._event_task), 5)
+    assert not started.events_flowing
+    grants = count(sim, "POST", "oauthtoken")
+    assert 1 <= grants <= 2  # the missedItems re-read and the next P-GET, never a loop
+    assert all(r.status == 400 for r in sim.requests if r.route == "oauthtoken")
+
+
+async def test_unexpected_error_while_catching_up_does_not_stop_push(
+    started: UcwaClient,
+    sim: Simulator,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A malformed answer that breaks parsing is logged; the next change is pushed as usual."""
+    recorder = Recorder()
+    started.subscribe(recorder)
+    await started.get_conversation_logs(limit=50)
+    original = MissedItems.from_json
+    calls = 0
+
+    def broken_once(data: Any) -> MissedItems:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise AttributeError("'list' object has no attribute 'get'")
+        return original(data)
+
+    monkeypatch.setattr(MissedItems, "from_json", staticmethod(broken_once))
+    _new_log(sim)
+    await sim.wait_for_request("GET", "missedItems")
+    second = _new_log(sim)
+    added = await recorder.wait_for(ConversationLogsAdded)
+    assert second in [log.log_id for log in added.logs]
+    assert "Unexpected error while re-reading missed items and logs" in caplog.text
+    assert started.events_flowing
+
+
+async def test_nothing_is_recreated_after_close(started: UcwaClient, sim: Simulator) -> None:
+    """A request racing with close() must not create an application nobody will delete."""
+    logs = await started.get_conversation_logs(limit=1)
+    await started.close()
+    sim.reset_requests()
+    with pytest.raises(UcwaConnectionError, match="closed"):
+        await started.continue_phone_audio(logs[0])
+    assert non_event_requests(sim) == []

@@ -16,6 +16,7 @@ from .exceptions import (
 from .models import (
     ApplicationLost,
     ApplicationRestored,
+    AuthenticationFailed,
     ConversationLog,
     ConversationLogRecipient,
     ConversationLogsAdded,
@@ -33,6 +34,7 @@ from .models import (
 __all__ = [
     "ApplicationLost",
     "ApplicationRestored",
+    "AuthenticationFailed",
     "ConversationLog",
     "ConversationLogRecipient",
     "ConversationLogsAdded",

@@ -40,6 +40,7 @@ from .exceptions import (
 from .models import (
     ApplicationLost,
     ApplicationRestored,
+    AuthenticationFailed,
     ConversationLog,
     ConversationLogsAdded,
     MissedItems,
@@ -67,6 +68,8 @@ PGET_MARGIN = 30.0
 REDISCOVER_AFTER_FAILURES = 5
 """Consecutive connection failures of the event channel that count as "many retries" (RootURL.md)."""
 _TOKEN_MARGIN_MAX = 300.0
+_KEPT_OPERATIONS = 100
+"""Invitations remembered for correlation and results; older ones are forgotten."""
 
 type EventCallback = Callable[[UcwaEvent], None]
 
@@ -122,7 +125,7 @@ class _Response:
     url: URL
     status: int
     headers: CIMultiDictProxy[str]
-    body: bytes
+    body: bytes = field(repr=False)  # a token endpoint's body holds the access token
 
     def json(self) -> dict[str, Any]:
         """Decode a JSON object body; anything else is the library's base error."""
@@ -243,6 +246,7 @@ class UcwaClient:
         self._generation = 0
         self._app_lock = asyncio.Lock()
         self._started = False
+        self._closed = False
 
         self._event_task: asyncio.Task[None] | None = None
         self._activity_task: asyncio.Task[None] | None = None
@@ -624,6 +628,7 @@ class UcwaClient:
 
     async def start(self) -> None:
         """Create the application, make the user available for phone audio, park the channel."""
+        self._closed = False
         async with self._app_lock:
             if self._app is None:
                 await self._create_application()
@@ -700,7 +705,12 @@ class UcwaClient:
                 raise
 
     async def _ensure_application(self) -> _Application:
-        """Return the live application, creating it (again) first when it is missing."""
+        """Return the live application, creating it (again) first when it is missing.
+
+        After close() nothing creates one: it would outlive the DELETE and never be deleted.
+        """
+        if self._closed:
+            raise UcwaConnectionError("The UCWA client is closed")
         app = self._app
         if app is not None and not self._discovery_stale:
             return app
@@ -774,6 +784,7 @@ class UcwaClient:
 
     async def close(self) -> None:
         """Stop the event channel, delete the application and close a session we created."""
+        self._closed = True
         for task in (self._event_task, self._activity_task):
             if task is not None:
                 await _cancel(task)
@@ -888,11 +899,14 @@ class UcwaClient:
                 if self._app is None or self._discovery_stale:
                     try:
                         await self._recover_application(generation)
+                    except UcwaAuthenticationError as err:
+                        self._emit(AuthenticationFailed(error=str(err)))
+                        return
                     except UcwaError as err:
                         self._events_ok = False
                         if not lost_reported:
                             lost_reported = True
-                            self._emit(ApplicationLost(error=str(err)))
+                            self._emit(ApplicationLost(error=str(err), cause=err))
                         await self._backoff(failures)
                         failures += 1
                         continue
@@ -916,6 +930,11 @@ class UcwaClient:
                     await self._catch_up()
                 try:
                     response = await self._await_pget(pending)
+                except UcwaAuthenticationError as err:
+                    # A retry would be one more failed sign-in towards the account's lockout.
+                    pending = None
+                    self._emit(AuthenticationFailed(error=str(err)))
+                    return
                 except UcwaError as err:
                     pending = None
                     self._events_ok = False
@@ -961,7 +980,11 @@ class UcwaClient:
                 elif next_url := link_href(batch, "next", base):
                     url = next_url
                 pending = asyncio.create_task(self._pget(url))
-                await self._process_batch(batch, base)
+                try:
+                    await self._process_batch(batch, base)
+                except Exception:
+                    # One malformed batch must not end push updates for good.
+                    _LOGGER.exception("Error while handling a UCWA event batch")
         finally:
             self._events_ok = False
             if pending is not None:
@@ -989,14 +1012,14 @@ class UcwaClient:
         if parsed is None:
             return
         if parsed.operation_id:
-            self._invitation_ops[parsed.href] = parsed.operation_id
+            self._remember_operation(parsed.href, parsed.operation_id)
         elif operation_id := self._invitation_ops.get(parsed.href):
             parsed = replace(parsed, operation_id=operation_id)
         self._emit(parsed)
         if parsed.type != "completed" or not parsed.operation_id:
             return
         self._invitation_results[parsed.operation_id] = parsed
-        while len(self._invitation_results) > 100:
+        while len(self._invitation_results) > _KEPT_OPERATIONS:
             self._invitation_results.pop(next(iter(self._invitation_results)))
         waiter = self._invitation_waiters.pop(parsed.operation_id, None)
         if waiter is not None and not waiter.done():
@@ -1012,6 +1035,14 @@ class UcwaClient:
             await self._on_missed_items_updated()
         except UcwaError as err:
             _LOGGER.warning("Could not re-read missed items and logs: %s", err)
+        except Exception:
+            _LOGGER.exception("Unexpected error while re-reading missed items and logs")
+
+    def _remember_operation(self, href: str, operation_id: str) -> None:
+        """Map an invitation to its operation id, keeping only the latest hundred."""
+        self._invitation_ops[href] = operation_id
+        while len(self._invitation_ops) > _KEPT_OPERATIONS:
+            self._invitation_ops.pop(next(iter(self._invitation_ops)))
 
     async def _on_missed_items_updated(self) -> None:
         """Handle `missedItems updated`: the event is link-only, so re-read it, then the logs."""
@@ -1106,7 +1137,13 @@ class UcwaClient:
                     continue  # deleted between the list and the batch
                 if part.status >= 400:
                     raise self._part_error(part)
-                logs.append(ConversationLog.from_json(part.json(), href, href=href))
+                try:
+                    data = part.json()
+                except ValueError as err:
+                    raise UcwaError(f"Unreadable conversation log ({part.status})") from err
+                if not isinstance(data, dict):
+                    raise UcwaError("A conversation log that is not a JSON object")
+                logs.append(ConversationLog.from_json(data, href, href=href))
         return logs
 
     @staticmethod
@@ -1277,7 +1314,7 @@ class UcwaClient:
         app = self._app
         pool = str(URL(app.href).origin()) if app else str(response.url.origin())
         href = urljoin(pool + "/", location)
-        self._invitation_ops[href] = op_id
+        self._remember_operation(href, op_id)
         return PhoneAudioCall(
             invitation_href=href,
             operation_id=op_id,
@@ -1304,6 +1341,8 @@ class UcwaClient:
         try:
             return await asyncio.wait_for(asyncio.shield(waiter), timeout)
         except TimeoutError as err:
+            if self._invitation_waiters.get(operation_id) is waiter:
+                del self._invitation_waiters[operation_id]
             raise UcwaTimeoutError(
                 f"No result for phone audio operation {operation_id} within {timeout} s"
             ) from err

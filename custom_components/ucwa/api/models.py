@@ -9,11 +9,13 @@ subcode) stay plain strings: servers add values the reference does not list.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 import re
 from typing import Any, Literal
 from urllib.parse import unquote, urljoin, urlsplit
+
+from .exceptions import UcwaError
 
 _DATE_RE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _PHONE_RE = re.compile(r"^(?:tel:\+(\d{3,15})|\+?([\d\s().-]+))$")
@@ -342,7 +344,23 @@ class ConversationLogsAdded:
 
 @dataclass(frozen=True, slots=True)
 class ApplicationLost:
-    """The UCWA application or the event channel is gone and could not be restored yet."""
+    """The UCWA application or the event channel is gone and could not be restored yet.
+
+    `cause` is the error of the last attempt, so a caller can tell a refusal that needs the user
+    (UcwaApplicationError) from a server that is merely away.
+    """
+
+    error: str
+    cause: UcwaError | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticationFailed:
+    """The server refused the credentials while the session was running; the channel stopped.
+
+    The client stops rather than retrying, since every retry is a failed sign-in that counts
+    towards the directory's account lockout. Only new credentials help.
+    """
 
     error: str
 
@@ -354,6 +372,7 @@ class ApplicationRestored:
 
 type UcwaEvent = (
     PhoneAudioInvitationEvent
+    | AuthenticationFailed
     | MissedItemsUpdated
     | ConversationLogsAdded
     | ApplicationLost
