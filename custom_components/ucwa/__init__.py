@@ -12,7 +12,7 @@ from homeassistant.const import (
     EVENT_HOMEASSISTANT_STOP,
     Platform,
 )
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .api.client import UcwaClient, UcwaConfig
@@ -23,7 +23,7 @@ from .const import (
     CONF_SIGN_IN_ADDRESS,
     DOMAIN,
 )
-from .coordinator import UcwaConfigEntry, UcwaCoordinator
+from .coordinator import UcwaConfigEntry, UcwaCoordinator, application_issue_id
 from .services import async_setup_services
 
 if TYPE_CHECKING:
@@ -80,3 +80,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> bool
 async def async_unload_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> bool:
     """Unload the entities; the client is closed by the callback registered at setup."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> None:
+    """Forget the entry's repair issue: nobody can act on it once the account is removed."""
+    ir.async_delete_issue(hass, DOMAIN, application_issue_id(entry.entry_id))

@@ -39,8 +39,8 @@ ATTR_SIP_URI: Final = "sip_uri"
 # Bus event fired for every phoneAudioInvitation event (started, updated, completed).
 EVENT_PHONE_AUDIO_INVITATION: Final = "ucwa_phone_audio_invitation"
 
-# The user-facing phone number: `+` and digits (E.164), optionally as a `tel:` URI.
-PHONE_NUMBER_RE: Final = re.compile(r"(?:tel:)?\+[1-9][0-9]{1,14}")
+# The user-facing phone number: `+` and 3 to 15 digits (E.164), optionally as a `tel:` URI.
+PHONE_NUMBER_RE: Final = re.compile(r"(?:tel:)?\+[1-9][0-9]{2,14}")
 
 # The event channel pushes every change; this poll only re-syncs in case an event was lost.
 SAFETY_POLL_INTERVAL: Final = timedelta(minutes=15)

@@ -16,6 +16,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from .api import (
     ApplicationLost,
     ApplicationRestored,
+    AuthenticationFailed,
     ConversationLog,
     MissedItems,
     MissedItemsUpdated,
@@ -119,7 +120,7 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
 
     @property
     def _issue_id(self) -> str:
-        return f"{ISSUE_APPLICATION_REFUSED}_{self.config_entry.entry_id}"
+        return application_issue_id(self.config_entry.entry_id)
 
     def _translate_error(self, err: UcwaError) -> Exception:
         """Map a client error to what Home Assistant expects from a coordinator."""
@@ -182,7 +183,13 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
         if isinstance(event, PhoneAudioInvitationEvent):
             self.hass.bus.async_fire(EVENT_PHONE_AUDIO_INVITATION, self._invitation_data(event))
         elif isinstance(event, ApplicationLost):
+            if isinstance(event.cause, UcwaApplicationError):
+                self.async_create_application_issue(event.cause)
             self._async_session_lost(event.error)
+        elif isinstance(event, AuthenticationFailed):
+            # The client stopped its channel rather than fail sign-ins towards a lockout.
+            self._async_session_lost(event.error)
+            self.config_entry.async_start_reauth(self.hass)
         elif isinstance(event, ApplicationRestored):
             # The counters and logs may have changed while the channel was gone.
             self.config_entry.async_create_task(
@@ -233,6 +240,11 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             if reason is None
             else {"code": reason.code, "subcode": reason.subcode, "message": reason.message},
         }
+
+
+def application_issue_id(entry_id: str) -> str:
+    """Return the id of an entry's "server refuses an application" repair issue."""
+    return f"{ISSUE_APPLICATION_REFUSED}_{entry_id}"
 
 
 def api_error_placeholders(err: UcwaApiError) -> dict[str, str]:

@@ -12,7 +12,6 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 
-# type: ignore[import-untyped,unused-ignore]
 from custom_components.ucwa.api import (
     UcwaApiError,
     UcwaAuthenticationError,

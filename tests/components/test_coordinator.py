@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 import logging
 from unittest.mock import MagicMock
@@ -9,12 +10,19 @@ from unittest.mock import MagicMock
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed  # type: ignore[import-untyped,unused-ignore]
 
-# type: ignore[import-untyped,unused-ignore]
-from custom_components.ucwa.api import MissedItems, MissedItemsUpdated
+from custom_components.ucwa.api import (
+    ApplicationLost,
+    AuthenticationFailed,
+    MissedItems,
+    MissedItemsUpdated,
+    UcwaApplicationError,
+)
+from custom_components.ucwa.const import DOMAIN
 from custom_components.ucwa.coordinator import UcwaCoordinator
 from simulator import Simulator
 
@@ -102,3 +110,65 @@ async def test_events_before_the_first_refresh_are_ignored(
     coordinator = UcwaCoordinator(hass, mock_config_entry, MagicMock())
     coordinator._async_handle_event(MissedItemsUpdated(MissedItems(1, None, 1, 1, 0, 0)))
     assert coordinator.data is None
+
+
+async def _next_event[T](coordinator: UcwaCoordinator, kind: type[T]) -> T:
+    """Await the client's next event of this type (the channel runs on its own)."""
+    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+    def on_event(event: object) -> None:
+        if isinstance(event, kind) and not future.done():
+            future.set_result(event)
+
+    unsubscribe = coordinator.client.subscribe(on_event)
+    try:
+        return await asyncio.wait_for(future, 10)
+    finally:
+        unsubscribe()
+
+
+async def test_password_changed_mid_session_starts_reauth_without_retrying(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """A refused password stops the channel (no lockout loop), marks entities and asks the user."""
+    coordinator: UcwaCoordinator = setup_integration.runtime_data
+    await simulator.wait_for_parked_pget()
+    simulator.user.password = "changed-elsewhere-1"
+    simulator.expire_tokens()
+    simulator.add_conversation_log(direction="Incoming", status="Missed", type="AudioLog")
+    await _next_event(coordinator, AuthenticationFailed)
+    await hass.async_block_till_done()
+    state = hass.states.get(MISSED)
+    assert state is not None
+    assert state.state == STATE_UNAVAILABLE
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert simulator.route_counts["POST oauthtoken"] <= 3  # sign-in, then at most two refusals
+
+
+async def test_application_refused_mid_session_raises_the_repair_issue_at_once(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A 410 TooManyApplications while recreating the application does not wait for the poll."""
+    coordinator: UcwaCoordinator = setup_integration.runtime_data
+    await simulator.wait_for_parked_pget()
+    simulator.fail_next(
+        "POST", r"/applications$", status=410, code="Gone", subcode="TooManyApplications", count=50
+    )
+    simulator.drop_application(kind="not_found")
+    lost = await _next_event(coordinator, ApplicationLost)
+    assert isinstance(lost.cause, UcwaApplicationError)
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(
+        DOMAIN, f"application_refused_{setup_integration.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["subcode"] == "TooManyApplications"
+    state = hass.states.get(MISSED)
+    assert state is not None
+    assert state.state == STATE_UNAVAILABLE
+    simulator.clear_faults()

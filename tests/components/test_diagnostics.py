@@ -12,7 +12,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (  # ty
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator  # type: ignore[import-untyped,unused-ignore]
 
-# type: ignore[import-untyped,unused-ignore]
 from simulator import Simulator
 
 

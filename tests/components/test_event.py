@@ -11,7 +11,6 @@ from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 
-# type: ignore[import-untyped,unused-ignore]
 from simulator import Simulator
 
 from .conftest import wait_for_state

@@ -11,7 +11,6 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 
-# type: ignore[import-untyped,unused-ignore]
 from custom_components.ucwa.api import UcwaSecurityError
 from custom_components.ucwa.const import CONF_DISCOVERY_URL, CONF_ENDPOINT_ID, DOMAIN
 from simulator import Simulator
@@ -174,3 +173,22 @@ async def test_stop_deletes_the_application(
     deletes = [r for r in simulator.requests if r.method == "DELETE"]
     assert len(deletes) == 1
     assert setup_integration.runtime_data.client._event_task is None
+
+
+async def test_removing_the_entry_removes_its_repair_issue(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    mock_config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Nobody can act on an issue of an account that is gone."""
+    issue_id = f"application_refused_{mock_config_entry.entry_id}"
+    simulator.fail_next(
+        "POST", r"/applications$", status=410, code="Gone", subcode="TooManyApplications"
+    )
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None

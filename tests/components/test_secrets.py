@@ -15,7 +15,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (  # ty
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator  # type: ignore[import-untyped,unused-ignore]
 
-# type: ignore[import-untyped,unused-ignore]
 from custom_components.ucwa.api import UcwaAuthenticationError
 from custom_components.ucwa.const import DOMAIN
 from simulator import Simulator

@@ -16,7 +16,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator  # type: ignore[import-untyped,unused-ignore]
 
-# type: ignore[import-untyped,unused-ignore]
 from custom_components.ucwa.api import (
     UcwaApplicationError,
     UcwaAuthenticationError,
@@ -197,6 +196,14 @@ BAD_INPUT = [
         "invalid_phone_number",
         (
             "The phone number +1 425 555 1234 is not valid: use + and digits (E.164), such as "
+            "+14255551234, or tel:+14255551234"
+        ),
+    ),
+    (
+        {"phone_number": "tel:+12"},
+        "invalid_phone_number",
+        (
+            "The phone number tel:+12 is not valid: use + and digits (E.164), such as "
             "+14255551234, or tel:+14255551234"
         ),
     ),
