@@ -55,6 +55,8 @@ ACCOUNT_SCHEMA = vol.Schema(
         vol.Required(CONF_VERIFY_SSL, default=True): BooleanSelector(),
     }
 )
+# Reconfigure: the stored password is kept when the field is left empty.
+RECONFIGURE_SCHEMA = ACCOUNT_SCHEMA.extend({vol.Optional(CONF_PASSWORD): _PASSWORD})
 REAUTH_SCHEMA = vol.Schema({vol.Required(CONF_PASSWORD): _PASSWORD})
 OPTIONS_SCHEMA = vol.Schema({vol.Required(CONF_PHONE_NUMBER): _TEL})
 
@@ -162,7 +164,7 @@ class UcwaConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            user_input = _clean(user_input)
+            user_input = {CONF_PASSWORD: entry.data[CONF_PASSWORD], **_clean(user_input)}
             await self.async_set_unique_id(user_input[CONF_SIGN_IN_ADDRESS].lower())
             self._abort_if_unique_id_mismatch()
             if not (errors := await self._async_validate(user_input)):
@@ -185,7 +187,7 @@ class UcwaConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                ACCOUNT_SCHEMA, _without_password(user_input or {**entry.data, **entry.options})
+                RECONFIGURE_SCHEMA, _without_password(user_input or {**entry.data, **entry.options})
             ),
             errors=errors,
         )

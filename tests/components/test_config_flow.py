@@ -313,3 +313,18 @@ async def test_reconfigure_replaces_the_phone_number_set_in_options(
     assert result["reason"] == "reconfigure_successful"
     assert mock_config_entry.data[CONF_PHONE_NUMBER] == "+14255550100"
     assert mock_config_entry.options == {CONF_PHONE_NUMBER: "+14255550100"}
+
+
+async def test_reconfigure_keeps_the_stored_password_when_left_empty(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """Changing the discovery URL does not make the user type the password again."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    typed = user_input(simulator, **{CONF_PASSWORD: ""})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], typed)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.data[CONF_PASSWORD] == simulator.user.password
+    tokens = [r for r in simulator.requests if r.route == "oauthtoken"]
+    assert [r.status for r in tokens] == [200]  # it signed in with the stored password
