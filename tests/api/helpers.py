@@ -57,3 +57,16 @@ def count(sim: Simulator, method: str, route: str) -> int:
 def non_event_requests(sim: Simulator) -> list[str]:
     """Return `METHOD route` of every HTTP request except P-GETs."""
     return [f"{r.method} {r.route}" for r in http_requests(sim) if r.route != "events"]
+
+
+def add_missed_call(sim: Simulator) -> str:
+    """Log an unread missed call from Dan on the simulator (it fires missedItems updated)."""
+    record = sim.add_conversation_log(
+        direction="Incoming",
+        status="Missed",
+        type="AudioLog",
+        modalities=["Audio"],
+        unread=True,
+        recipients=[{"display_name": "Dan Park", "sip_uri": "sip:dan@contoso.com"}],
+    )
+    return record.log_id

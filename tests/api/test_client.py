@@ -22,7 +22,7 @@ from custom_components.ucwa.api import (
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
 from simulator import CallbackOutcome, Simulator, SimulatorConfig
 
-from .helpers import Recorder, count, http_requests, non_event_requests
+from .helpers import Recorder, add_missed_call, count, http_requests, non_event_requests
 
 # --- sign-in ----------------------------------------------------------------------------------
 
@@ -427,22 +427,15 @@ async def test_missed_items_event_rereads_and_reports_new_logs(
     await started.get_conversation_logs(limit=50)
     await started.get_missed_items()
     sim.reset_requests()
-    record = sim.add_conversation_log(
-        direction="Incoming",
-        status="Missed",
-        type="AudioLog",
-        modalities=["Audio"],
-        unread=True,
-        recipients=[{"display_name": "Dan Park", "sip_uri": "sip:dan@contoso.com"}],
-    )
+    log_id = add_missed_call(sim)
     updated = await recorder.wait_for(MissedItemsUpdated)
     added = await recorder.wait_for(ConversationLogsAdded)
     assert updated.missed_items.missed_conversations_count is not None
-    assert [log.log_id for log in added.logs] == [record.log_id]
+    assert [log.log_id for log in added.logs] == [log_id]
     assert non_event_requests(sim) == ["GET missedItems", "GET conversationLogs", "POST batch"]
     sim.reset_requests()
     logs = await started.get_conversation_logs(limit=50)
-    assert logs[0].log_id == record.log_id
+    assert logs[0].log_id == log_id
     await started.get_missed_items()
     assert non_event_requests(sim) == []
     unsubscribe()

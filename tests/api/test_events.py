@@ -88,6 +88,17 @@ async def test_many_connection_failures_trigger_rediscovery(
     await sim.wait_for_parked_pget()
 
 
+def _pool_client(origin: str, session: aiohttp.ClientSession) -> UcwaClient:
+    """Return a client of the scripted pool, with P-GETs held 1 s and short backoffs."""
+    config = UcwaConfig(
+        sign_in_address="a@contoso.com",
+        password="x",
+        discovery_url=f"{origin}/root",
+        event_timeout=1,
+    )
+    return fast(UcwaClient(config, session=session))
+
+
 def test_backoff_is_capped_with_jitter() -> None:
     client = UcwaClient(UcwaConfig(sign_in_address="a@contoso.com", password="x"))
     delays = [client._reconnect_delay(n) for n in range(40)]
@@ -202,13 +213,7 @@ async def test_resync_resume_and_odd_answers(fake_pool: FakePool) -> None:
     ]  # fmt: skip
     seen: list[UcwaEvent] = []
     async with aiohttp.ClientSession() as session:
-        client = fast(
-            UcwaClient(
-                UcwaConfig(sign_in_address="a@contoso.com", password="x",
-                           discovery_url=f"{o}/root", event_timeout=1),
-                session=session,
-            )
-        )  # fmt: skip
+        client = _pool_client(o, session)
         client.subscribe(seen.append)
         client.subscribe(_broken)  # a broken subscriber must not stop the others
         await client.start()
@@ -249,13 +254,7 @@ async def test_unreadable_batches_are_skipped_and_the_same_batch_asked_again(
     ]  # fmt: skip
     seen: list[UcwaEvent] = []
     async with aiohttp.ClientSession() as session:
-        client = fast(
-            UcwaClient(
-                UcwaConfig(sign_in_address="a@contoso.com", password="x",
-                           discovery_url=f"{o}/root", event_timeout=1),
-                session=session,
-            )
-        )  # fmt: skip
+        client = _pool_client(o, session)
         client.subscribe(seen.append)
         await client.start()
         result = await client.wait_for_invitation("op9", timeout=5)
@@ -284,13 +283,7 @@ async def test_only_the_latest_hundred_results_are_kept(fake_pool: FakePool) -> 
          "sender": [{"rel": "communication", "events": events}]},
     ]  # fmt: skip
     async with aiohttp.ClientSession() as session:
-        client = fast(
-            UcwaClient(
-                UcwaConfig(sign_in_address="a@contoso.com", password="x",
-                           discovery_url=f"{o}/root", event_timeout=1),
-                session=session,
-            )
-        )  # fmt: skip
+        client = _pool_client(o, session)
         await client.start()
         newest = await client.wait_for_invitation("op100", timeout=5)
         assert newest.href == f"{o}/apps/1/inv/100"

@@ -30,21 +30,9 @@ from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
 from simulator import Simulator, SimulatorConfig
 
 from .conftest import fast
-from .helpers import Recorder, count, http_requests, non_event_requests
+from .helpers import Recorder, add_missed_call, count, http_requests, non_event_requests
 
 LOST = {"status": 404, "code": "NotFound", "subcode": "ApplicationNotFound"}
-
-
-def _new_log(sim: Simulator) -> str:
-    record = sim.add_conversation_log(
-        direction="Incoming",
-        status="Missed",
-        type="AudioLog",
-        modalities=["Audio"],
-        unread=True,
-        recipients=[{"display_name": "Dan Park", "sip_uri": "sip:dan@contoso.com"}],
-    )
-    return record.log_id
 
 
 def _app_ids(sim: Simulator, route: str) -> list[str]:
@@ -387,9 +375,9 @@ async def test_missed_items_reread_failure_is_logged_and_caught_up(
     started.subscribe(recorder)
     await started.get_conversation_logs(limit=50)
     sim.fail_next("GET", "missedItems", status=500, code="ServiceFailure")
-    first = _new_log(sim)
+    first = add_missed_call(sim)
     await sim.wait_for_request("GET", "missedItems")
-    second = _new_log(sim)
+    second = add_missed_call(sim)
     added = await recorder.wait_for(ConversationLogsAdded)
     assert {log.log_id for log in added.logs} == {first, second}
     assert len(recorder.of(MissedItemsUpdated)) == 1
@@ -406,7 +394,7 @@ async def test_application_recreated_while_processing_events(
     await started.get_conversation_logs(limit=50)
     generation = started._generation
     sim.fail_next("GET", "missedItems", **LOST)  # type: ignore[arg-type]
-    log_id = _new_log(sim)
+    log_id = add_missed_call(sim)
     added = await recorder.wait_for(ConversationLogsAdded)
     assert [log.log_id for log in added.logs] == [log_id]
     assert started._generation == generation + 1
@@ -414,7 +402,7 @@ async def test_application_recreated_while_processing_events(
     await sim.wait_for_parked_pget()
     assert started.events_flowing
     assert recorder.of(ApplicationLost) == []
-    second = _new_log(sim)
+    second = add_missed_call(sim)
     again = await recorder.wait_for_nth(ConversationLogsAdded, 2)
     assert [log.log_id for log in again.logs] == [second]
     assert count(sim, "POST", "applications") == 0
@@ -461,7 +449,7 @@ async def test_callback_channel_error_when_the_channel_cannot_repark_in_time(
     sim.delay_next("POST", "batch", 0.55)
     sim.fail_next("POST", "continuePhoneAudio", status=500, code="ServiceFailure",
                   subcode="CallbackChannelError")  # fmt: skip
-    _new_log(sim)
+    add_missed_call(sim)
     await sim.wait_for_request("GET", "missedItems")
     with pytest.raises(UcwaApiError) as err:
         await started.continue_phone_audio(logs[0])
@@ -524,7 +512,7 @@ async def test_log_added_while_the_application_was_gone_is_reported(
     await started.get_conversation_logs(limit=50)
     await sim.wait_for_parked_pget()
     sim.drop_application(kind="not_found")
-    log_id = _new_log(sim)  # its missedItems event went to the dropped application
+    log_id = add_missed_call(sim)  # its missedItems event went to the dropped application
     added = await recorder.wait_for(ConversationLogsAdded)
     assert [log.log_id for log in added.logs] == [log_id]
     updated = await recorder.wait_for(MissedItemsUpdated)
@@ -569,7 +557,7 @@ async def test_refused_credentials_stop_the_event_channel(
     sim.user.password = "changed-elsewhere-1"
     sim.expire_tokens()
     sim.reset_requests()
-    _new_log(sim)  # releases the parked P-GET; what follows needs a new token
+    add_missed_call(sim)  # releases the parked P-GET; what follows needs a new token
     failed = await recorder.wait_for(AuthenticationFailed)
     assert "refused the credentials" in failed.error
     assert started._event_task is not None
@@ -601,9 +589,9 @@ async def test_unexpected_error_while_catching_up_does_not_stop_push(
         return original(data)
 
     monkeypatch.setattr(MissedItems, "from_json", staticmethod(broken_once))
-    _new_log(sim)
+    add_missed_call(sim)
     await sim.wait_for_request("GET", "missedItems")
-    second = _new_log(sim)
+    second = add_missed_call(sim)
     added = await recorder.wait_for(ConversationLogsAdded)
     assert second in [log.log_id for log in added.logs]
     assert "Unexpected error while re-reading missed items and logs" in caplog.text

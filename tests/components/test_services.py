@@ -238,6 +238,24 @@ BAD_INPUT = [
 ]
 
 
+async def call_over_websocket(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Call the action as the frontend does and return the websocket result message."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": SERVICE,
+            "service_data": data,
+            "return_response": True,
+        }
+    )
+    result: dict[str, Any] = await client.receive_json()
+    return result
+
+
 @pytest.mark.parametrize(("data", "key", "message"), BAD_INPUT)
 async def test_bad_input_over_websocket(
     hass: HomeAssistant,
@@ -250,17 +268,7 @@ async def test_bad_input_over_websocket(
     message: str,
 ) -> None:
     """Bad input is a translated service_validation_error, and nothing reaches the server."""
-    client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "call_service",
-            "domain": DOMAIN,
-            "service": SERVICE,
-            "service_data": data,
-            "return_response": True,
-        }
-    )
-    result = await client.receive_json()
+    result = await call_over_websocket(hass, hass_ws_client, data)
     assert result["success"] is False
     assert result["error"]["code"] == "service_validation_error"
     assert result["error"]["translation_key"] == key
@@ -290,17 +298,7 @@ async def test_malformed_data_over_websocket(
     data: dict[str, Any],
 ) -> None:
     """Data of the wrong shape fails the schema (invalid_format) before the handler runs."""
-    client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "call_service",
-            "domain": DOMAIN,
-            "service": SERVICE,
-            "service_data": data,
-            "return_response": True,
-        }
-    )
-    result = await client.receive_json()
+    result = await call_over_websocket(hass, hass_ws_client, data)
     assert result["success"] is False
     assert result["error"]["code"] == "invalid_format"
     assert callbacks_sent(simulator) == []
