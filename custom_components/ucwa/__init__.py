@@ -19,11 +19,15 @@ from .api.client import UcwaClient, UcwaConfig
 from .const import (
     CONF_DISCOVERY_URL,
     CONF_ENDPOINT_ID,
-    CONF_PHONE_NUMBER,
     CONF_SIGN_IN_ADDRESS,
     DOMAIN,
 )
-from .coordinator import UcwaConfigEntry, UcwaCoordinator, application_issue_id
+from .coordinator import (
+    UcwaConfigEntry,
+    UcwaCoordinator,
+    application_issue_id,
+    default_phone_number,
+)
 from .services import async_setup_services
 
 if TYPE_CHECKING:
@@ -53,7 +57,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> bool
             sign_in_address=entry.data[CONF_SIGN_IN_ADDRESS],
             password=entry.data[CONF_PASSWORD],
             username=entry.data.get(CONF_USERNAME),
-            phone_number=entry.options.get(CONF_PHONE_NUMBER, entry.data[CONF_PHONE_NUMBER]),
+            phone_number=default_phone_number(entry),
             discovery_url=entry.data.get(CONF_DISCOVERY_URL),
             verify_ssl=entry.data[CONF_VERIFY_SSL],
             endpoint_id=entry.data[CONF_ENDPOINT_ID],

@@ -33,6 +33,7 @@ from .const import (
     LOGGER,
     PHONE_NUMBER_RE,
 )
+from .coordinator import default_phone_number
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -210,7 +211,7 @@ class UcwaOptionsFlow(OptionsFlow):
                 return self.async_create_entry(data={CONF_PHONE_NUMBER: number})
             errors[CONF_PHONE_NUMBER] = "invalid_phone_number"
         entry = self.config_entry
-        current = entry.options.get(CONF_PHONE_NUMBER, entry.data[CONF_PHONE_NUMBER])
+        current = default_phone_number(entry)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(

@@ -29,6 +29,7 @@ from .api import (
     UcwaSecurityError,
 )
 from .const import (
+    CONF_PHONE_NUMBER,
     CONVERSATION_LOG_LIMIT,
     DOMAIN,
     EVENT_PHONE_AUDIO_INVITATION,
@@ -240,6 +241,15 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             if reason is None
             else {"code": reason.code, "subcode": reason.subcode, "message": reason.message},
         }
+
+
+def default_phone_number(entry: ConfigEntry) -> str:
+    """Return the account's call-back number: the options' one, else the one from setup.
+
+    Read at use time, so an options change needs no reload.
+    """
+    number: str = entry.options.get(CONF_PHONE_NUMBER, entry.data[CONF_PHONE_NUMBER])
+    return number
 
 
 def application_issue_id(entry_id: str) -> str:

@@ -33,13 +33,12 @@ from .const import (
     ATTR_INVITATION,
     ATTR_OPERATION_ID,
     ATTR_PHONE_NUMBER,
-    CONF_PHONE_NUMBER,
     DOMAIN,
     MAX_OPERATION_ID_LENGTH,
     PHONE_NUMBER_RE,
     SERVICE_CONTINUE_PHONE_AUDIO,
 )
-from .coordinator import UcwaConfigEntry, api_error_placeholders
+from .coordinator import UcwaConfigEntry, api_error_placeholders, default_phone_number
 
 # Only types here: every value check raises a translated ServiceValidationError in the handler.
 CONTINUE_PHONE_AUDIO_SCHEMA = vol.Schema(
@@ -78,9 +77,7 @@ def _phone_number(entry: UcwaConfigEntry, call: ServiceCall) -> str:
 
     The client turns it into the `tel:+…` URI the server expects.
     """
-    number: str = call.data.get(
-        ATTR_PHONE_NUMBER, entry.options.get(CONF_PHONE_NUMBER, entry.data[CONF_PHONE_NUMBER])
-    )
+    number: str = call.data.get(ATTR_PHONE_NUMBER, default_phone_number(entry))
     if not PHONE_NUMBER_RE.fullmatch(number):
         raise _validation_error("invalid_phone_number", phone_number=number)
     return number
