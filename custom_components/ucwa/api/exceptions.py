@@ -34,6 +34,41 @@ class UcwaSecurityError(UcwaError):
     """A discovery redirect failed the reference's security check, so no credentials were sent there."""
 
 
+class UcwaMalformedResponseError(UcwaError):
+    """The server answered, but not in a form the client can read (not JSON, a missing link it must have).
+
+    Nothing was misunderstood on our side: the answer itself is unusable, so repeating the same request
+    is unlikely to help.
+    """
+
+
+class UcwaLinkNotOfferedError(UcwaError):
+    """The server does not offer a link the operation needs, even after re-reading its owner.
+
+    A missing link is UCWA's way of saying "not allowed now" (Hypermedia.md): a policy (no conversation
+    history, no Exchange integration) or the user's state. `rel` names the link (`conversationLogs`,
+    `missedItems`, `continuePhoneAudio`, ...) and `owner` the resource that would carry it.
+    """
+
+    def __init__(self, rel: str, owner: str) -> None:
+        """Keep which link is missing and where it was looked for."""
+        self.rel = rel
+        self.owner = owner
+        super().__init__(f"The server does not offer {rel} for this account")
+
+
+class UcwaConversationLogNotFoundError(UcwaError):
+    """The conversation log is not among the newest ones the server lists (deleted, or too old).
+
+    Not an HTTP error: the server never answered 404 for it; the client did not find it in the list.
+    """
+
+    def __init__(self, log_id: str) -> None:
+        """Keep the stable id of the log that was asked for."""
+        self.log_id = log_id
+        super().__init__(f"Conversation log {log_id} not found")
+
+
 class UcwaApiError(UcwaError):
     """The server answered with a UCWA error.
 
