@@ -5,12 +5,13 @@ channel, batching, conversation logs, missedItems and continuePhoneAudio) and ad
 to inject faults and inspect what the client sent. See `Simulator`.
 """
 
-from simulator.config import CallbackOutcome, SimulatorConfig
+from simulator.config import PROFILES, CallbackOutcome, SimulatorConfig
 from simulator.seed import Seed, default_seed, load_seed
 from simulator.server import Simulator
 from simulator.state import ConversationLogRecord, RecordedRequest, User
 
 __all__ = [
+    "PROFILES",
     "CallbackOutcome",
     "ConversationLogRecord",
     "RecordedRequest",

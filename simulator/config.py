@@ -7,11 +7,35 @@ here, so tests can shrink minutes to fractions of a second and provoke each docu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, Self
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 DEFAULT_GRANT_TYPES = ("urn:microsoft.rtc:windows", "urn:microsoft.rtc:anonmeeting", "password")
+
+Profile = Literal["trace", "lenient"]
+ConversationHistory = Literal["available", "absent", "invalid_exchange_version", "exchange_timeout"]
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "trace": {"profile": "trace"},
+    "lenient": {"profile": "lenient"},
+    "absolute_hrefs": {"profile": "trace", "absolute_hrefs": True},
+    "single_link_objects": {"profile": "trace", "single_link_objects": True},
+    "embedded_events": {"profile": "trace", "embedded_events": True},
+    "no_history": {"profile": "trace", "conversation_history": "absent"},
+    "exchange_error": {"profile": "trace", "conversation_history": "invalid_exchange_version"},
+    "exchange_timeout": {"profile": "trace", "conversation_history": "exchange_timeout"},
+}
+"""The pool shapes the test matrix runs against: the reference's trace plus one knob each, and
+the lenient pool of earlier versions (every capability link offered at creation)."""
+
+CHOICE_KNOBS: dict[str, tuple[str, ...]] = {
+    "profile": ("trace", "lenient"),
+    "conversation_history": ("available", "absent", "invalid_exchange_version", "exchange_timeout"),
+}
+BOOL_KNOBS = ("absolute_hrefs", "single_link_objects", "embedded_events")
+KNOBS = (*CHOICE_KNOBS, *BOOL_KNOBS, "hidden_links")
+"""The shape knobs a running simulator can switch (`POST /_sim/config`), with their values."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +93,23 @@ class SimulatorConfig:
     token_lifetime: float = 8 * 3600.0
     """Seconds; the reference gives 8 h for authenticated users."""
 
+    # Shape of the pool: which links appear when, and how the JSON is written
+    profile: Profile = "lenient"
+    """"trace" behaves like the reference's own trace (CreateAnApplication.md, ReceiveAnIM.md):
+    conversationLogs, missedItems and startPhoneAudio are capability links that appear only after
+    makeMeAvailable, announced by a `communication` `updated` event. "lenient" offers every
+    communication link at creation, as the composite `applications_ref.md` sample shows."""
+    single_link_objects: bool = False
+    """A multi-valued link rel with one element (one `conversationLog`) is sent as an object, not
+    a one-element array, as CommunicationDashboard.md shows it."""
+    embedded_events: bool = False
+    """Every event about a live resource embeds it (`missedItems`, `me`, `conversation`, ...);
+    False embeds only where the reference's samples do (communication updated, invitations)."""
+    conversation_history: ConversationHistory = "available"
+    """"absent": the account's policy gives no conversation history, so no conversationLogs link
+    ever appears. "invalid_exchange_version" / "exchange_timeout": the link is offered but GET
+    answers 500 ServiceFailure with that subcode (conversationLogs_ref.md, ErrorSubcode_ref.md)."""
+
     # Application
     max_applications: int = 10
     """Creating more live applications than this answers 410 Gone/TooManyApplications."""
@@ -112,3 +153,55 @@ class SimulatorConfig:
         """Refuse to listen beyond loopback: the simulator accepts a demo password."""
         if self.host not in LOOPBACK_HOSTS:
             raise ValueError(f"the simulator only binds loopback, not {self.host!r}")
+        self.apply_knobs(self.knobs())
+
+    @classmethod
+    def from_profile(cls, name: str, **overrides: Any) -> Self:
+        """Return the configuration of a named profile (`PROFILES`), with any field overridden."""
+        if name not in PROFILES:
+            raise ValueError(f"unknown profile {name!r}; known: {sorted(PROFILES)}")
+        return cls(**{**PROFILES[name], **overrides})
+
+    def knobs(self) -> dict[str, Any]:
+        """Return the shape knobs as JSON-ready values (what `GET /_sim/config` shows)."""
+        return {
+            "profile": self.profile,
+            "absolute_hrefs": self.absolute_hrefs,
+            "single_link_objects": self.single_link_objects,
+            "embedded_events": self.embedded_events,
+            "conversation_history": self.conversation_history,
+            "hidden_links": sorted(self.hidden_links),
+        }
+
+    def apply_knobs(self, values: dict[str, Any]) -> None:
+        """Check and set shape knobs; a wrong name or value raises ValueError and changes nothing.
+
+        A running simulator reads these on every answer, so a switch applies to the next request.
+        """
+        checked: dict[str, Any] = {}
+        for name, value in values.items():
+            if name in BOOL_KNOBS and not isinstance(value, bool):
+                raise ValueError(f"{name} is true or false, not {value!r}")
+            if name in CHOICE_KNOBS and value not in CHOICE_KNOBS[name]:
+                raise ValueError(f"{name} is one of {list(CHOICE_KNOBS[name])}, not {value!r}")
+            if name == "hidden_links":
+                if isinstance(value, str) or not all(isinstance(rel, str) for rel in value):
+                    raise ValueError(f"hidden_links is a list of link rels, not {value!r}")
+                checked[name] = frozenset(value)
+                continue
+            if name not in KNOBS:
+                raise ValueError(f"unknown knob {name!r}; known: {sorted(KNOBS)}")
+            checked[name] = value
+        for name, value in checked.items():
+            setattr(self, name, value)
+
+
+__all__ = [
+    "KNOBS",
+    "LOOPBACK_HOSTS",
+    "PROFILES",
+    "CallbackOutcome",
+    "ConversationHistory",
+    "Profile",
+    "SimulatorConfig",
+]

@@ -14,6 +14,11 @@ JSON in and out. These routes sit apart from the UCWA surface and are never reco
 | `POST /_sim/drop-application` | `{"kind": "not_found" \| "expired", "app_id"?}` | `{"dropped": [ids]}` |
 | `POST /_sim/callback-outcome` | `{"status": "Success" \| "Failure", "code"?, "subcode"?,` `"message"?, "step_delay"?}` | 204 |
 | `GET /_sim/state` | | user, applications, logs, call-backs, token count, faults |
+| `GET /_sim/config` | | the shape knobs: `{"profile", "absolute_hrefs", "single_link_objects",` `"embedded_events", "conversation_history", "hidden_links"}` |
+| `POST /_sim/config` | some of those knobs, e.g. `{"profile": "trace"}` or a `simulator.PROFILES` entry | 200, all knobs; 400 on an unknown knob or value (nothing changed) |
+
+Switching the shape applies from the next request on; applications already created keep their
+state (a lurking application stays lurking), only how it is written changes.
 """
 
 from __future__ import annotations
@@ -130,6 +135,19 @@ def control_routes(sim: Simulator) -> list[web.RouteDef]:
     async def get_state(_: web.Request) -> web.Response:
         return web.json_response(sim.state())
 
+    async def get_config(_: web.Request) -> web.Response:
+        return web.json_response(sim.config.knobs())
+
+    async def post_config(request: web.Request) -> web.Response:
+        try:
+            spec = await _read_json(request)
+            if not isinstance(spec, dict):
+                return _bad("the body is an object of knob values")
+            sim.config.apply_knobs(spec)
+        except ValueError as err:
+            return _bad(str(err))
+        return web.json_response(sim.config.knobs())
+
     return [
         web.get("/_sim/requests", get_requests),
         web.delete("/_sim/requests", delete_requests),
@@ -141,4 +159,6 @@ def control_routes(sim: Simulator) -> list[web.RouteDef]:
         web.post("/_sim/drop-application", post_drop_application),
         web.post("/_sim/callback-outcome", post_callback_outcome),
         web.get("/_sim/state", get_state),
+        web.get("/_sim/config", get_config),
+        web.post("/_sim/config", post_config),
     ]

@@ -6,9 +6,11 @@ come from the simulator's state. Paths use the on-premises OAuth prefix `/ucwa/o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from simulator.config import SimulatorConfig
 from simulator.state import (
     Application,
     ConversationLogRecord,
@@ -27,15 +29,29 @@ APPLICATIONS_PATH = f"{UCWA_PREFIX}/applications"
 
 PUT_GUARD_TEXT = "please pass this in a PUT request"
 
+TRACE_COMMUNICATION_LINKS = frozenset(
+    {"self", "conversations", "startMessaging", "startOnlineMeeting", "joinOnlineMeeting"}
+)
+"""What the reference's trace embeds in the POST applications answer (CreateAnApplication.md)."""
+CAPABILITY_LINKS = frozenset({"conversationLogs", "missedItems", "startPhoneAudio"})
+"""Added to the trace's communication by makeMeAvailable (ReceiveAnIM.md, Hypermedia.md)."""
+
 
 class Hrefs:
     """Builds one application's hrefs and leaves out the capability links switched off."""
 
-    def __init__(self, base: str, app_id: str, hidden: frozenset[str]) -> None:
-        """Use `base` "" for relative hrefs or scheme://host for absolute ones."""
-        self.base = base
-        self.app = f"{base}{APPLICATIONS_PATH}/{app_id}"
-        self.hidden = hidden
+    def __init__(self, origin: str, app_id: str, config: SimulatorConfig) -> None:
+        """Hrefs are relative unless the pool writes them absolute (`config.absolute_hrefs`)."""
+        self.base = origin if config.absolute_hrefs else ""
+        self.app = f"{self.base}{APPLICATIONS_PATH}/{app_id}"
+        self.hidden = config.hidden_links
+        self.config = config
+
+    def many(self, hrefs: list[str]) -> list[dict[str, str]] | dict[str, str]:
+        """Return a multi-valued link rel: an array, or one object when the pool writes it so."""
+        if len(hrefs) == 1 and self.config.single_link_objects:
+            return {"href": hrefs[0]}
+        return [{"href": href} for href in hrefs]
 
     def links(self, /, **rels: str) -> dict[str, dict[str, str]]:
         """`_links` from rel=href pairs, in the given order, without hidden rels (self stays)."""
@@ -219,14 +235,20 @@ def online_meetings_body(h: Hrefs) -> dict[str, Any]:
 
 
 def communication_body(h: Hrefs, app: Application) -> dict[str, Any]:
-    """Return the communication dashboard, with the random-named PUT guard property and etag."""
+    """Return the communication dashboard, with the random-named PUT guard property and etag.
+
+    Its links are the user's capabilities right now: in the trace profile only the five the
+    reference's trace shows until makeMeAvailable adds conversationLogs, missedItems and
+    startPhoneAudio; an account without conversation history never gets conversationLogs.
+    """
+    history = h.config.conversation_history != "absent"
     body: dict[str, Any] = {
         app.put_guard: PUT_GUARD_TEXT,
         "rel": "communication",
         "simultaneousRingNumberMatch": "Disabled",
         "videoBasedScreenSharing": "Disabled",
         "audioPreference": app.audio_preference,
-        "conversationHistory": "Enabled",
+        "conversationHistory": "Enabled" if history else "Disabled",
         "lisLocation": "",
         "lisQueryResult": "Failed",
     }
@@ -235,7 +257,7 @@ def communication_body(h: Hrefs, app: Application) -> dict[str, Any]:
     body["publishEndpointLocation"] = False
     body["supportedMessageFormats"] = list(app.supported_message_formats)
     body["supportedModalities"] = list(app.supported_modalities)
-    body["_links"] = h.links(
+    links = h.links(
         self=h.under("communication"),
         conversationLogs=h.under("communication/conversationLogs"),
         conversations=h.under("communication/conversations"),
@@ -259,7 +281,59 @@ def communication_body(h: Hrefs, app: Application) -> dict[str, Any]:
         startPhoneAudio=h.under("communication/startPhoneAudio"),
         startVideo=h.under("communication/startVideo"),
     )
+    if h.config.profile == "trace":
+        offered = TRACE_COMMUNICATION_LINKS | (CAPABILITY_LINKS if app.available else frozenset())
+        links = {rel: link for rel, link in links.items() if rel in offered}
+    if not history:
+        links.pop("conversationLogs", None)
+    body["_links"] = links
     body["etag"] = app.communication_etag
+    return body
+
+
+def presence_body(h: Hrefs, app: Application) -> dict[str, Any]:
+    """Return the user's presence: availability and activity (MeDashboard.md, "presence")."""
+    return {
+        "rel": "presence",
+        "activity": "Available",
+        "availability": app.sign_in_as,
+        "_links": h.links(self=h.under("me/presence")),
+    }
+
+
+def note_body(h: Hrefs, app: Application) -> dict[str, Any]:
+    """Return the user's note (MeDashboard.md); the reference has no sample: only its link."""
+    return {"rel": "note", "_links": h.links(self=h.under("me/note"))}
+
+
+def location_body(h: Hrefs, app: Application) -> dict[str, Any]:
+    """Return the user's location (MeDashboard.md); no sample in the reference: only its link."""
+    return {"rel": "location", "_links": h.links(self=h.under("me/location"))}
+
+
+ME_PARTS: dict[str, Callable[[Hrefs, Application], dict[str, Any]]] = {
+    "presence": presence_body,
+    "note": note_body,
+    "location": location_body,
+}
+"""The resources makeMeAvailable adds under me, each announced by an `added` event."""
+
+
+# Events -----------------------------------------------------------------------------------------
+
+
+def event(
+    h: Hrefs, rel: str, href: str, kind: str, resource: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One event about a resource; it embeds the resource only in the embedded_events profile.
+
+    The reference's event samples are link-only (me_ref.md, missedItems_ref.md, conversation_ref.md)
+    except where it shows otherwise; those callers build their own embedded events.
+    """
+    body: dict[str, Any] = {"link": {"rel": rel, "href": href}}
+    if resource is not None and h.config.embedded_events:
+        body["_embedded"] = {rel: resource}
+    body["type"] = kind
     return body
 
 
@@ -272,7 +346,7 @@ def conversation_logs_body(h: Hrefs, logs: list[ConversationLogRecord]) -> dict[
         "rel": "conversationLogs",
         "_links": {
             "self": {"href": h.under("communication/conversationLogs")},
-            "conversationLog": [{"href": h.log(log.log_id)} for log in logs],
+            "conversationLog": h.many([h.log(log.log_id) for log in logs]),
         },
     }
 

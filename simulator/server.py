@@ -434,8 +434,7 @@ class Simulator:
     # Application ------------------------------------------------------------------------------
 
     def _hrefs(self, app: Application) -> rep.Hrefs:
-        base = app.origin if self.config.absolute_hrefs else ""
-        return rep.Hrefs(base, app.app_id, self.config.hidden_links)
+        return rep.Hrefs(app.origin, app.app_id, self.config)
 
     def _next_id(self) -> str:
         self._counter += 1
@@ -629,10 +628,10 @@ class Simulator:
                 "type": "updated",
             },
         )
-        self._emit(app, "me", me, {"link": {"rel": "me", "href": me}, "type": "updated"})
+        self._emit(app, "me", me, rep.event(h, "me", me, "updated", rep.me_body(h, app, self.user)))
         for rel in ("presence", "note", "location"):
-            link = {"rel": rel, "href": h.under(f"me/{rel}")}
-            self._emit(app, "me", me, {"link": link, "type": "added"})
+            body = rep.ME_PARTS[rel](h, app)
+            self._emit(app, "me", me, rep.event(h, rel, h.under(f"me/{rel}"), "added", body))
         return empty_reply()
 
     async def _post_report_my_activity(
@@ -802,10 +801,10 @@ class Simulator:
         """`missedItems updated` (sender communication, link only) to every application."""
         for app in self.applications.values():
             h = self._hrefs(app)
-            link = {"rel": "missedItems", "href": h.under("communication/missedItems")}
-            self._emit(
-                app, "communication", h.under("communication"), {"link": link, "type": "updated"}
-            )
+            href = h.under("communication/missedItems")
+            body = rep.missed_items_body(h, self.logs, self.user)
+            event = rep.event(h, "missedItems", href, "updated", body)
+            self._emit(app, "communication", h.under("communication"), event)
 
     # Conversation logs ------------------------------------------------------------------------
 
@@ -818,8 +817,20 @@ class Simulator:
     async def _get_conversation_logs(
         self, call: Call, app: Application | None, _: dict[str, str]
     ) -> Reply:
-        """Hrefs of the newest logs first; `limit` keeps the N most recent."""
+        """Hrefs of the newest logs first; `limit` keeps the N most recent.
+
+        The logs live in Exchange: a pool whose Exchange integration is broken answers 500
+        ServiceFailure (conversationLogs_ref.md; ExchangeTimeout from ErrorSubcode_ref.md), and
+        an account without conversation history has no such resource.
+        """
         assert app is not None
+        history = self.config.conversation_history
+        if history == "absent":
+            raise UcwaError(404, "NotFound")
+        if history == "invalid_exchange_version":
+            raise UcwaError(500, "ServiceFailure", "InvalidExchangeServerVersion")
+        if history == "exchange_timeout":
+            raise UcwaError(500, "ServiceFailure", "ExchangeTimeout")
         logs = sorted(self.logs, key=lambda log: log.creation_time, reverse=True)
         if "limit" in call.query:
             try:
@@ -929,12 +940,9 @@ class Simulator:
         self.callbacks.append(invitation)
         h = self._hrefs(app)
         conversation = h.conversation(invitation.conversation_id)
-        self._emit(
-            app,
-            "communication",
-            h.under("communication"),
-            {"link": {"rel": "conversation", "href": conversation}, "type": "added"},
-        )
+        body = rep.conversation_body(h, invitation, self.user)
+        event = rep.event(h, "conversation", conversation, "added", body)
+        self._emit(app, "communication", h.under("communication"), event)
         self._emit_invitation(app, invitation, "started")
         self._spawn(self._run_callback(app, invitation, self.config.callback_outcome))
         return empty_reply(201, [("Location", h.invitation(invitation.invitation_id))])
@@ -955,8 +963,9 @@ class Simulator:
     def _emit_phone_audio(self, app: Application, inv: PhoneAudioInvitation) -> None:
         h = self._hrefs(app)
         conversation = h.conversation(inv.conversation_id)
-        link = {"rel": "phoneAudio", "href": f"{conversation}/phoneAudio"}
-        self._emit(app, "conversation", conversation, {"link": link, "type": "updated"})
+        body = rep.phone_audio_body(h, inv)
+        event = rep.event(h, "phoneAudio", f"{conversation}/phoneAudio", "updated", body)
+        self._emit(app, "conversation", conversation, event)
 
     def _end_call(self, app: Application, inv: PhoneAudioInvitation) -> None:
         if inv.phone_audio_state != "Disconnected":

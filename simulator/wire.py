@@ -25,6 +25,7 @@ REFERENCE_MESSAGES: dict[tuple[str, str | None], str] = {
         "Invalid exchange server version.The exchange mailbox of the server might have moved to an "
         "unsupported version for the required feature."
     ),
+    ("ServiceFailure", "ExchangeTimeout"): "The Exchange request timed out",
     ("ServiceFailure", None): "Internal Server Error.",
     ("Conflict", "AlreadyExists"): "The already exists error.",
     ("Conflict", "TooManyGroups"): "The too many groups error.",

@@ -38,7 +38,8 @@ async def make_sim(socket_enabled: None) -> AsyncIterator[Callable[..., Awaitabl
 
 @pytest.fixture
 async def sim(make_sim: Callable[..., Awaitable[Simulator]]) -> Simulator:
-    return await make_sim()
+    """Start the pool these tests were written for: every capability link at creation."""
+    return await make_sim(profile="lenient")
 
 
 @pytest.fixture

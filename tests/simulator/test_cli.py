@@ -71,3 +71,30 @@ async def test_refuses_to_listen_beyond_loopback(host: str) -> None:
         _, stderr = await proc.communicate()
     assert proc.returncode == 2
     assert f"refusing to listen on {host}" in stderr.decode()
+
+
+async def test_profile_option(socket_enabled: None) -> None:
+    """`--profile` picks a named shape; the control API shows it; an unknown name is refused."""
+    proc = await _run("--port", "0", "--profile", "no_history")
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(30):
+            lines = [(await proc.stdout.readline()).decode() for _ in range(7)]
+        base = lines[0].removeprefix("UCWA simulator on ").strip()
+        assert "  profile:         no_history\n" in lines
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{base}/_sim/config") as resp,
+        ):
+            knobs = await resp.json()
+        assert (knobs["profile"], knobs["conversation_history"]) == ("trace", "absent")
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(30):
+        assert await proc.wait() == 0
+    refused = await _run("--port", "0", "--profile", "strict")
+    async with asyncio.timeout(30):
+        _, stderr = await refused.communicate()
+    assert refused.returncode == 2
+    assert "invalid choice: 'strict'" in stderr.decode()
