@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from simulator.config import SimulatorConfig
+from simulator.peripheral import resource_body
 from simulator.state import (
     Application,
     ConversationLogRecord,
@@ -145,8 +146,8 @@ def application_body(h: Hrefs, app: Application, user: User) -> dict[str, Any]:
     body["_embedded"] = {
         "communication": communication_body(h, app),
         "me": me_body(h, app, user),
-        "onlineMeetings": online_meetings_body(h),
-        "people": people_body(h),
+        "onlineMeetings": resource_body(h, "onlineMeetings", user),
+        "people": resource_body(h, "people", user),
     }
     return body
 
@@ -196,42 +197,6 @@ def me_body(h: Hrefs, app: Application, user: User) -> dict[str, Any]:
     body["workPhoneNumber"] = f"tel:{user.phone_number}"
     body["_links"] = links
     return body
-
-
-def people_body(h: Hrefs) -> dict[str, Any]:
-    """Return the people hub; only its links matter to this project."""
-    return {
-        "rel": "people",
-        "_links": h.links(
-            self=h.under("people"),
-            myContactsAndGroupsSubscription=h.under("people/myContactsAndGroupsSubscription"),
-            myContacts=h.under("people/contacts"),
-            myGroupMemberships=h.under("people/groupMemberships"),
-            myGroups=h.under("people/groups"),
-            myPrivacyRelationships=h.under("people/privacyRelationships"),
-            presenceSubscriptionMemberships=h.under("people/presenceSubscriptionMemberships"),
-            presenceSubscriptions=h.under("people/presenceSubscriptions"),
-            search=h.under("people/search"),
-            subscribedContacts=h.under("people/subscribedContacts"),
-        ),
-    }
-
-
-def online_meetings_body(h: Hrefs) -> dict[str, Any]:
-    """Return the online meetings dashboard; only its links matter to this project."""
-    return {
-        "rel": "onlineMeetings",
-        "_links": h.links(
-            self=h.under("onlineMeetings"),
-            myAssignedOnlineMeeting=h.under("onlineMeetings/myOnlineMeetings/1XAW22CG"),
-            myOnlineMeetings=h.under("onlineMeetings/myOnlineMeetings"),
-            onlineMeetingDefaultValues=h.under("onlineMeetings/defaultValues"),
-            onlineMeetingEligibleValues=h.under("onlineMeetings/eligibleValues"),
-            onlineMeetingInvitationCustomization=h.under("onlineMeetings/customInvitation"),
-            onlineMeetingPolicies=h.under("onlineMeetings/policies"),
-            phoneDialInInformation=h.under("onlineMeetings/phoneDialInInformation"),
-        ),
-    }
 
 
 def communication_body(h: Hrefs, app: Application) -> dict[str, Any]:

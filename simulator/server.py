@@ -25,7 +25,7 @@ import uuid
 from aiohttp import web
 from multidict import CIMultiDict
 
-from simulator import representations as rep
+from simulator import peripheral, representations as rep
 from simulator.batch import BatchFormatError, boundary_of, format_batch, parse_batch
 from simulator.config import CallbackOutcome, SimulatorConfig
 from simulator.seed import Seed, default_seed, parse_log
@@ -42,7 +42,7 @@ from simulator.state import (
 from simulator.wire import (
     Call,
     Reply,
-    UcwaError,
+    UcwaReplyError,
     empty_reply,
     encode_json,
     invalid_parameter,
@@ -58,6 +58,8 @@ UNAUTHORIZED_PAGE = (
     "credentials.</h2><h3>You do not have permission to view this directory or page using the "
     "credentials that you supplied.</h3></body></html>"
 )
+
+XFRAME_PAGE = "<!DOCTYPE html><html><head><title>XFrame</title></head><body></body></html>"
 
 SIGN_IN_MODALITIES = {"messaging": "Messaging", "phoneaudio": "PhoneAudio"}
 OTHER_MODALITIES = frozenset(
@@ -227,6 +229,41 @@ class Simulator:
             _route("phoneAudio",
                    rf"{app}/communication/conversations/(?P<conversation>\d+)/phoneAudio",
                    get=self._get_phone_audio),
+            *self._peripheral_routes(app, log),
+        ]  # fmt: skip
+
+    def _peripheral_routes(self, app: str, log: str) -> list[Route]:
+        """Routes of the resources and actions advertised only so that every link resolves."""
+        conversation = rf"{app}/communication/conversations/(?P<conversation>\d+)"
+        person = rf"{app}/people/(?P<address>[^/]+)"
+        not_supported = self._post_not_supported
+        return [
+            _route("xframe", r"/autodiscover/XFrame/XFrame\.html", open_=True,
+                   get=self._get_xframe),
+            *(_route(rel, f"{app}/{path}", get=self._get_resource)
+              for rel, path in peripheral.RESOURCES.items()),
+            *(_route(rel, f"{app}/{path}", post=not_supported)
+              for rel, path in peripheral.ACTIONS.items()),
+            _route("photo", f"{app}/photo", get=self._get_photo),
+            _route("phones", f"{app}/me/phones", get=self._get_phones),
+            _route("phone", rf"{app}/me/phones/(?P<kind>work|mobile|home|other)",
+                   get=self._get_phones),
+            _route("mePart", rf"{app}/me/(?P<part>presence|note|location)", get=self._get_me_part),
+            _route("contactPhoto", f"{person}/contactPhoto", get=self._get_photo),
+            _route("contactPresence", f"{person}/contactPresence", get=self._get_contact),
+            _route("contact", person, get=self._get_contact),
+            _route("conversations", f"{app}/communication/conversations",
+                   get=self._get_conversations),
+            _route("participants", f"{conversation}/participants", get=self._get_participant),
+            _route("participant", f"{conversation}/participants/(?P<address>[^/]+)",
+                   get=self._get_participant),
+            _route("logAction", rf"{log}/(?:{'|'.join(peripheral.LOG_ACTIONS)})",
+                   post=not_supported),
+            _route("conversationLogTranscript", rf"{log}/conversationLogTranscripts/0",
+                   get=self._get_transcript),
+            _route("cancel", rf"{app}/communication/invitations/\d+/cancel", post=not_supported),
+            _route("phoneAudioAction", f"{conversation}/phoneAudio/(?:stopPhoneAudio|holdPhoneAudio)",
+                   post=not_supported),
         ]  # fmt: skip
 
     def _resolve(self, path: str) -> tuple[Route | None, dict[str, str]]:
@@ -293,7 +330,7 @@ class Simulator:
         else:
             try:
                 reply = await self._handle(route, params, call)
-            except UcwaError as err:
+            except UcwaReplyError as err:
                 reply = err.reply()
         if fault is not None and fault.kind == "drop_after":
             raise DropConnection
@@ -303,14 +340,16 @@ class Simulator:
 
     async def _handle(self, route: Route | None, params: dict[str, str], call: Call) -> Reply:
         if route is None:
-            raise UcwaError(404, "NotFound")
+            raise UcwaReplyError(404, "NotFound")
         if not route.open and (challenge := self._authenticate(call)) is not None:
             return challenge
         handler = route.handlers.get(call.method)
         if handler is None:
-            raise UcwaError(405, "MethodNotAllowed")
+            raise UcwaReplyError(405, "MethodNotAllowed")
         if call.in_batch and route.name in {"events", "batch"}:
-            raise UcwaError(400, "BadRequest", message=f"{route.name} is not allowed in a batch.")
+            raise UcwaReplyError(
+                400, "BadRequest", message=f"{route.name} is not allowed in a batch."
+            )
         app = self._live_app(params["app"]) if "app" in params else None
         return await handler(call, app, params)
 
@@ -337,7 +376,7 @@ class Simulator:
             return self._challenge(call)
         if route == "oauthtoken":
             return json_reply(fault.status, {"error": fault.code})
-        return UcwaError(fault.status, fault.code, fault.subcode, fault.message).reply()
+        return UcwaReplyError(fault.status, fault.code, fault.subcode, fault.message).reply()
 
     def _notify(self) -> None:
         self._changed.set()
@@ -464,11 +503,11 @@ class Simulator:
         """Return the application, or the error its state calls for: 410 once, then 404."""
         app = self.applications.get(app_id)
         if app is None:
-            raise UcwaError(404, "NotFound", "ApplicationNotFound")
+            raise UcwaReplyError(404, "NotFound", "ApplicationNotFound")
         self._check_expiry(app)
         if app.state == "expired":
             self._remove_app(app)
-            raise UcwaError(410, "Gone", "InactiveApplicationExpired")
+            raise UcwaReplyError(410, "Gone", "InactiveApplicationExpired")
         return app
 
     def _remove_app(self, app: Application) -> None:
@@ -512,7 +551,7 @@ class Simulator:
                 body = rep.application_body(self._hrefs(existing), existing, self.user)
                 return json_reply(200, body, [("Etag", existing.etag)])
         if len(self.applications) >= self.config.max_applications:
-            raise UcwaError(410, "Gone", "TooManyApplications")
+            raise UcwaReplyError(410, "Gone", "TooManyApplications")
         now = time.monotonic()
         new = Application(
             app_id=self._next_id(),
@@ -571,7 +610,7 @@ class Simulator:
         """Leave lurker mode: me gains presence/note/location, communication gets the modalities."""
         assert app is not None
         if app.available:
-            raise UcwaError(
+            raise UcwaReplyError(
                 409,
                 "Conflict",
                 "AlreadyExists",
@@ -586,7 +625,7 @@ class Simulator:
         modalities: list[str] = []
         for item in raw_modalities:
             if item.lower() in OTHER_MODALITIES:
-                raise UcwaError(
+                raise UcwaReplyError(
                     403,
                     "Forbidden",
                     message=(
@@ -640,7 +679,7 @@ class Simulator:
         """Keep an available application (and its user's presence) alive."""
         assert app is not None
         if not app.available:
-            raise UcwaError(409, "Conflict", "MakeMeAvailableRequired")
+            raise UcwaReplyError(409, "Conflict", "MakeMeAvailableRequired")
         app.last_activity = time.monotonic()
         return empty_reply()
 
@@ -717,7 +756,7 @@ class Simulator:
         previous = channel.parked
         if previous is not None:
             if priority < previous.priority:
-                raise UcwaError(409, "Conflict", "PGetReplaced")
+                raise UcwaReplyError(409, "Conflict", "PGetReplaced")
             previous.wake("replaced")
         parked = ParkedPGet(ack, priority)
         channel.parked = parked
@@ -733,12 +772,12 @@ class Simulator:
                 channel.parked = None
                 channel.last_release = time.monotonic()
         if parked.outcome == "replaced":
-            raise UcwaError(409, "Conflict", "PGetReplaced")
+            raise UcwaReplyError(409, "Conflict", "PGetReplaced")
         if parked.outcome == "gone":
-            raise UcwaError(404, "NotFound", "ApplicationNotFound")
+            raise UcwaReplyError(404, "NotFound", "ApplicationNotFound")
         if parked.outcome == "expired":
             self._remove_app(app)
-            raise UcwaError(410, "Gone", "InactiveApplicationExpired")
+            raise UcwaReplyError(410, "Gone", "InactiveApplicationExpired")
         channel.sealed = ack
         channel.batches[ack] = channel.pending
         channel.pending = []
@@ -754,13 +793,13 @@ class Simulator:
         try:
             boundary = boundary_of(call.headers.get("Content-Type", ""))
         except BatchFormatError as err:
-            raise UcwaError(415, "UnsupportedMediaType", message=str(err)) from None
+            raise UcwaReplyError(415, "UnsupportedMediaType", message=str(err)) from None
         try:
             parts = parse_batch(call.body, boundary)
         except (BatchFormatError, UnicodeDecodeError) as err:
-            raise UcwaError(400, "BadRequest", "DeserializationFailure", str(err)) from None
+            raise UcwaReplyError(400, "BadRequest", "DeserializationFailure", str(err)) from None
         if len(parts) > self.config.batch_limit:
-            raise UcwaError(429, "TooManyRequests")
+            raise UcwaReplyError(429, "TooManyRequests")
         replies: list[Reply] = []
         for part in parts:
             target = urlsplit(part.target)
@@ -812,7 +851,7 @@ class Simulator:
         for log in self.logs:
             if log.log_id == params["log"]:
                 return log
-        raise UcwaError(404, "NotFound")
+        raise UcwaReplyError(404, "NotFound")
 
     async def _get_conversation_logs(
         self, call: Call, app: Application | None, _: dict[str, str]
@@ -826,11 +865,11 @@ class Simulator:
         assert app is not None
         history = self.config.conversation_history
         if history == "absent":
-            raise UcwaError(404, "NotFound")
+            raise UcwaReplyError(404, "NotFound")
         if history == "invalid_exchange_version":
-            raise UcwaError(500, "ServiceFailure", "InvalidExchangeServerVersion")
+            raise UcwaReplyError(500, "ServiceFailure", "InvalidExchangeServerVersion")
         if history == "exchange_timeout":
-            raise UcwaError(500, "ServiceFailure", "ExchangeTimeout")
+            raise UcwaReplyError(500, "ServiceFailure", "ExchangeTimeout")
         logs = sorted(self.logs, key=lambda log: log.creation_time, reverse=True)
         if "limit" in call.query:
             try:
@@ -867,7 +906,7 @@ class Simulator:
         log = self._find_log(params)
         index = int(params["index"])
         if index >= len(log.recipients):
-            raise UcwaError(404, "NotFound")
+            raise UcwaReplyError(404, "NotFound")
         body = rep.recipient_body(self._hrefs(app), log, index, log.recipients[index])
         return json_reply(200, body)
 
@@ -919,9 +958,9 @@ class Simulator:
         else:
             phone = self._normalise_phone("phoneNumber", raw_phone)
         if not self._channel_reachable(app):
-            raise UcwaError(500, "ServiceFailure", "CallbackChannelError")
+            raise UcwaReplyError(500, "ServiceFailure", "CallbackChannelError")
         if not log.recipients:
-            raise UcwaError(409, "Conflict")
+            raise UcwaReplyError(409, "Conflict")
         target = log.recipients[0]
         invitation = PhoneAudioInvitation(
             invitation_id=self._next_id(),
@@ -1031,7 +1070,7 @@ class Simulator:
         for inv in self.callbacks:
             if inv.app_id == app.app_id and params["invitation"] == inv.invitation_id:
                 return inv
-        raise UcwaError(404, "NotFound")
+        raise UcwaReplyError(404, "NotFound")
 
     def _find_conversation(self, app: Application, params: dict[str, str]) -> PhoneAudioInvitation:
         for inv in self.callbacks:
@@ -1039,7 +1078,7 @@ class Simulator:
                 if inv.conversation_ended:
                     break
                 return inv
-        raise UcwaError(404, "NotFound")
+        raise UcwaReplyError(404, "NotFound")
 
     async def _get_invitation(
         self, call: Call, app: Application | None, params: dict[str, str]
@@ -1064,6 +1103,114 @@ class Simulator:
         assert app is not None
         inv = self._find_conversation(app, params)
         return json_reply(200, rep.phone_audio_body(self._hrefs(app), inv))
+
+    # Resources advertised so that every link resolves (see peripheral.py) ----------------------
+
+    async def _get_xframe(self, call: Call, app: Application | None, _: dict[str, str]) -> Reply:
+        """Return the cross-domain frame the root links for browser clients: a page, not JSON."""
+        return Reply(200, XFRAME_PAGE.encode(), "text/html; charset=utf-8")
+
+    async def _get_resource(self, call: Call, app: Application | None, _: dict[str, str]) -> Reply:
+        """Return a resource this project never uses: its minimal body, found by its path."""
+        assert app is not None
+        h = self._hrefs(app)
+        for rel, path in peripheral.RESOURCES.items():
+            if call.path.rstrip("/").lower() == urlsplit(h.under(path)).path.lower():
+                return json_reply(200, peripheral.resource_body(h, rel, self.user))
+        raise UcwaReplyError(404, "NotFound")  # pragma: no cover  # routes come from RESOURCES
+
+    async def _post_not_supported(
+        self, call: Call, app: Application | None, _: dict[str, str]
+    ) -> Reply:
+        """Refuse an advertised action the simulator does not act on (`peripheral.not_supported`)."""
+        raise peripheral.not_supported()
+
+    async def _get_photo(self, call: Call, app: Application | None, _: dict[str, str]) -> Reply:
+        """Return the user's or a contact's photo: an image."""
+        return Reply(200, peripheral.PHOTO, "image/png")
+
+    async def _get_phones(
+        self, call: Call, app: Application | None, params: dict[str, str]
+    ) -> Reply:
+        """Return the user's phones, or one of them."""
+        assert app is not None
+        h = self._hrefs(app)
+        if "kind" not in params:
+            return json_reply(200, peripheral.phones_body(h, self.user))
+        number = peripheral.phone_numbers(self.user).get(params["kind"])
+        if number is None:
+            raise UcwaReplyError(404, "NotFound")
+        return json_reply(200, peripheral.phone_body(h, params["kind"], number))
+
+    async def _get_me_part(
+        self, call: Call, app: Application | None, params: dict[str, str]
+    ) -> Reply:
+        """Presence, note or location: they exist only once makeMeAvailable (MeDashboard.md)."""
+        assert app is not None
+        if not app.available:
+            raise UcwaReplyError(404, "NotFound")
+        return json_reply(200, rep.ME_PARTS[params["part"]](self._hrefs(app), app))
+
+    async def _get_contact(
+        self, call: Call, app: Application | None, params: dict[str, str]
+    ) -> Reply:
+        """Return a contact, or its presence, named by address."""
+        assert app is not None
+        h = self._hrefs(app)
+        if call.path.rstrip("/").endswith("/contactPresence"):
+            return json_reply(200, peripheral.contact_presence_body(h, params["address"]))
+        return json_reply(200, peripheral.contact_body(h, params["address"]))
+
+    async def _get_conversations(
+        self, call: Call, app: Application | None, _: dict[str, str]
+    ) -> Reply:
+        """Return the application's conversations that are still going on."""
+        assert app is not None
+        h = self._hrefs(app)
+        live = [
+            h.conversation(inv.conversation_id)
+            for inv in self.callbacks
+            if inv.app_id == app.app_id and not inv.conversation_ended
+        ]
+        links: dict[str, Any] = {"self": {"href": h.under("communication/conversations")}}
+        if live:
+            links["conversation"] = h.many(live)
+        return json_reply(200, {"rel": "conversations", "_links": links})
+
+    async def _get_participant(
+        self, call: Call, app: Application | None, params: dict[str, str]
+    ) -> Reply:
+        """Return a call-back's participants: the user and the log's counterpart."""
+        assert app is not None
+        inv = self._find_conversation(app, params)
+        h = self._hrefs(app)
+        href = h.conversation(inv.conversation_id)
+        people = [
+            rep.participant_body(h, href, self.user.name, self.user.sip_uri, local=True),
+            rep.participant_body(h, href, inv.to_name, inv.to, local=False),
+        ]
+        if "address" not in params:
+            body = {
+                "rel": "participants",
+                "_links": {
+                    "self": {"href": f"{href}/participants"},
+                    "participant": h.many([p["_links"]["self"]["href"] for p in people]),
+                },
+            }
+            return json_reply(200, body)
+        for person in people:
+            if person["uri"].removeprefix("sip:").split(";", 1)[0] == params["address"]:
+                return json_reply(200, person)
+        raise UcwaReplyError(404, "NotFound")
+
+    async def _get_transcript(
+        self, call: Call, app: Application | None, params: dict[str, str]
+    ) -> Reply:
+        """Return the one transcript entry a log has (conversationLogTranscript_ref.md)."""
+        assert app is not None
+        log = self._find_log(params)
+        page = rep.transcripts_body(self._hrefs(app), log, self.user)
+        return json_reply(200, page["_embedded"]["conversationLogTranscript"][0])
 
     # Control operations (also under /_sim/, see control.py) -------------------------------------
 

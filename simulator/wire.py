@@ -65,7 +65,7 @@ def reference_message(code: str, subcode: str | None) -> str:
     return REFERENCE_MESSAGES.get((code, subcode)) or REFERENCE_MESSAGES.get((code, None)) or code
 
 
-class UcwaError(Exception):
+class UcwaReplyError(Exception):
     """A synchronous UCWA error: the generic error body with a matching HTTP status."""
 
     def __init__(
@@ -95,9 +95,9 @@ class UcwaError(Exception):
         return json_reply(self.status, body)
 
 
-def invalid_parameter(name: str, reason: str = "Invalid") -> UcwaError:
+def invalid_parameter(name: str, reason: str = "Invalid") -> UcwaReplyError:
     """400 ParameterValidationFailure naming the offending input, as a real pool lists them."""
-    return UcwaError(
+    return UcwaReplyError(
         400,
         "BadRequest",
         "ParameterValidationFailure",
@@ -137,9 +137,9 @@ class Call:
         try:
             parsed = json.loads(text)
         except ValueError as err:
-            raise UcwaError(400, "BadRequest", "DeserializationFailure") from err
+            raise UcwaReplyError(400, "BadRequest", "DeserializationFailure") from err
         if not isinstance(parsed, dict):
-            raise UcwaError(400, "BadRequest", "DeserializationFailure")
+            raise UcwaReplyError(400, "BadRequest", "DeserializationFailure")
         values.update({str(key).lower(): value for key, value in parsed.items()})
         return values
 

@@ -90,7 +90,7 @@ class Walker:
         async with self.session.request(
             method, self.url(href), json=body, data=data, headers=sent, allow_redirects=False
         ) as resp:
-            return Response(resp.status, resp.headers, await resp.text())
+            return Response(resp.status, resp.headers, await resp.text(errors="replace"))
 
     async def get(self, href: str, **kwargs: Any) -> Response:
         return await self.request("GET", href, **kwargs)

@@ -223,7 +223,9 @@ async def test_headers_like_a_real_pool(walker: Walker) -> None:
 
 async def test_unknown_path_and_method(walker: Walker) -> None:
     await walker.create_app()
-    assert (await walker.get(walker.link("people", "self"))).json["code"] == "NotFound"
+    unknown = await walker.get(walker.app_url + "/nowhere")
+    assert (unknown.status, unknown.json["code"]) == (404, "NotFound")
+    assert (await walker.get(walker.link("people", "self"))).json["rel"] == "people"
     assert (await walker.request("PUT", walker.app_url)).status == 405
 
 
