@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from simulator.config import CallbackOutcome
-from simulator.server import log_state
+from simulator.seed import log_state
 
 if TYPE_CHECKING:
     from simulator.server import Simulator
@@ -47,118 +47,147 @@ async def _read_json(request: web.Request) -> Any:
     return json.loads(text)
 
 
-def control_routes(sim: Simulator) -> list[web.RouteDef]:
-    """Return the `/_sim/` routes bound to one simulator."""
+SIMULATOR: web.AppKey[Simulator] = web.AppKey("simulator")
 
-    async def get_requests(_: web.Request) -> web.Response:
-        return web.json_response([asdict(item) for item in sim.requests])
 
-    async def delete_requests(_: web.Request) -> web.Response:
-        sim.reset_requests()
-        return web.Response(status=204)
+async def _get_requests(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    return web.json_response([asdict(item) for item in sim.requests])
 
-    async def get_counts(_: web.Request) -> web.Response:
-        return web.json_response(dict(sim.route_counts))
 
-    async def post_logs(request: web.Request) -> web.Response:
-        try:
-            payload = await _read_json(request)
-            items = payload if isinstance(payload, list) else [payload]
-            created = [sim.add_conversation_log(dict(item)) for item in items]
-        except (ValueError, TypeError) as err:
-            return _bad(str(err))
-        return web.json_response([log_state(log) for log in created], status=201)
+async def _delete_requests(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    sim.reset_requests()
+    return web.Response(status=204)
 
-    async def post_faults(request: web.Request) -> web.Response:
-        try:
-            spec = await _read_json(request)
-            kind = spec.get("kind", "fail")
-            method = spec.get("method")
-            path = str(spec.get("path", ""))
-            count = int(spec.get("count", 1))
-            if kind == "fail":
-                fault = sim.fail_next(
-                    method,
-                    path,
-                    status=int(spec.get("status", 500)),
-                    code=str(spec.get("code", "ServiceFailure")),
-                    subcode=spec.get("subcode"),
-                    message=spec.get("message"),
-                    count=count,
-                )
-            elif kind == "delay":
-                fault = sim.delay_next(method, path, float(spec["seconds"]), count=count)
-            elif kind in ("drop", "drop_after"):
-                fault = sim.drop_next(method, path, after=kind == "drop_after", count=count)
-            else:
-                return _bad(f"unknown fault kind {kind!r}")
-        except (ValueError, TypeError, KeyError, AttributeError) as err:
-            return _bad(str(err))
-        return web.json_response(asdict(fault), status=201)
 
-    async def delete_faults(_: web.Request) -> web.Response:
-        sim.clear_faults()
-        return web.Response(status=204)
+async def _get_counts(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    return web.json_response(dict(sim.route_counts))
 
-    async def post_expire_tokens(_: web.Request) -> web.Response:
-        sim.expire_tokens()
-        return web.Response(status=204)
 
-    async def post_drop_application(request: web.Request) -> web.Response:
-        try:
-            spec = await _read_json(request)
-            dropped = sim.drop_application(spec.get("kind", "not_found"), spec.get("app_id"))
-        except (ValueError, KeyError, AttributeError) as err:
-            return _bad(str(err))
-        return web.json_response({"dropped": dropped})
+async def _post_logs(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    try:
+        payload = await _read_json(request)
+        items = payload if isinstance(payload, list) else [payload]
+        created = [sim.add_conversation_log(dict(item)) for item in items]
+    except (ValueError, TypeError) as err:
+        return _bad(str(err))
+    return web.json_response([log_state(log) for log in created], status=201)
 
-    async def post_callback_outcome(request: web.Request) -> web.Response:
-        try:
-            spec = await _read_json(request)
-            status = spec.get("status", "Success")
-            if status not in ("Success", "Failure"):
-                return _bad("status is Success or Failure")
-            default = CallbackOutcome()
-            sim.set_callback_outcome(
-                CallbackOutcome(
-                    status,
-                    str(spec.get("code", default.code)),
-                    spec.get("subcode", default.subcode),
-                    str(spec.get("message", default.message)),
-                    float(spec.get("step_delay", default.step_delay)),
-                )
+
+async def _post_faults(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    try:
+        spec = await _read_json(request)
+        kind = spec.get("kind", "fail")
+        method = spec.get("method")
+        path = str(spec.get("path", ""))
+        count = int(spec.get("count", 1))
+        if kind == "fail":
+            fault = sim.fail_next(
+                method,
+                path,
+                status=int(spec.get("status", 500)),
+                code=str(spec.get("code", "ServiceFailure")),
+                subcode=spec.get("subcode"),
+                message=spec.get("message"),
+                count=count,
             )
-        except (ValueError, TypeError, AttributeError) as err:
-            return _bad(str(err))
-        return web.Response(status=204)
+        elif kind == "delay":
+            fault = sim.delay_next(method, path, float(spec["seconds"]), count=count)
+        elif kind in ("drop", "drop_after"):
+            fault = sim.drop_next(method, path, after=kind == "drop_after", count=count)
+        else:
+            return _bad(f"unknown fault kind {kind!r}")
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        return _bad(str(err))
+    return web.json_response(asdict(fault), status=201)
 
-    async def get_state(_: web.Request) -> web.Response:
-        return web.json_response(sim.state())
 
-    async def get_config(_: web.Request) -> web.Response:
-        return web.json_response(sim.config.knobs())
+async def _delete_faults(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    sim.clear_faults()
+    return web.Response(status=204)
 
-    async def post_config(request: web.Request) -> web.Response:
-        try:
-            spec = await _read_json(request)
-            if not isinstance(spec, dict):
-                return _bad("the body is an object of knob values")
-            sim.config.apply_knobs(spec)
-        except ValueError as err:
-            return _bad(str(err))
-        return web.json_response(sim.config.knobs())
 
-    return [
-        web.get("/_sim/requests", get_requests),
-        web.delete("/_sim/requests", delete_requests),
-        web.get("/_sim/counts", get_counts),
-        web.post("/_sim/logs", post_logs),
-        web.post("/_sim/faults", post_faults),
-        web.delete("/_sim/faults", delete_faults),
-        web.post("/_sim/expire-tokens", post_expire_tokens),
-        web.post("/_sim/drop-application", post_drop_application),
-        web.post("/_sim/callback-outcome", post_callback_outcome),
-        web.get("/_sim/state", get_state),
-        web.get("/_sim/config", get_config),
-        web.post("/_sim/config", post_config),
-    ]
+async def _post_expire_tokens(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    sim.expire_tokens()
+    return web.Response(status=204)
+
+
+async def _post_drop_application(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    try:
+        spec = await _read_json(request)
+        dropped = sim.drop_application(spec.get("kind", "not_found"), spec.get("app_id"))
+    except (ValueError, KeyError, AttributeError) as err:
+        return _bad(str(err))
+    return web.json_response({"dropped": dropped})
+
+
+async def _post_callback_outcome(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    try:
+        spec = await _read_json(request)
+        status = spec.get("status", "Success")
+        if status not in ("Success", "Failure"):
+            return _bad("status is Success or Failure")
+        default = CallbackOutcome()
+        sim.set_callback_outcome(
+            CallbackOutcome(
+                status,
+                str(spec.get("code", default.code)),
+                spec.get("subcode", default.subcode),
+                str(spec.get("message", default.message)),
+                float(spec.get("step_delay", default.step_delay)),
+            )
+        )
+    except (ValueError, TypeError, AttributeError) as err:
+        return _bad(str(err))
+    return web.Response(status=204)
+
+
+async def _get_state(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    return web.json_response(sim.state())
+
+
+async def _get_config(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    return web.json_response(sim.config.knobs())
+
+
+async def _post_config(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    try:
+        spec = await _read_json(request)
+        if not isinstance(spec, dict):
+            return _bad("the body is an object of knob values")
+        sim.config.apply_knobs(spec)
+    except ValueError as err:
+        return _bad(str(err))
+    return web.json_response(sim.config.knobs())
+
+
+def control_routes(sim: Simulator, app: web.Application) -> None:
+    """Add the `/_sim/` routes of one simulator to its aiohttp application."""
+    app[SIMULATOR] = sim
+    app.add_routes(
+        [
+            web.get("/_sim/requests", _get_requests),
+            web.delete("/_sim/requests", _delete_requests),
+            web.get("/_sim/counts", _get_counts),
+            web.post("/_sim/logs", _post_logs),
+            web.post("/_sim/faults", _post_faults),
+            web.delete("/_sim/faults", _delete_faults),
+            web.post("/_sim/expire-tokens", _post_expire_tokens),
+            web.post("/_sim/drop-application", _post_drop_application),
+            web.post("/_sim/callback-outcome", _post_callback_outcome),
+            web.get("/_sim/state", _get_state),
+            web.get("/_sim/config", _get_config),
+            web.post("/_sim/config", _post_config),
+        ]
+    )

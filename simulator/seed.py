@@ -69,114 +69,13 @@ class Seed:
     logs: list[dict[str, Any]] = field(default_factory=list)
 
 
+DEFAULT_SEED = Path(__file__).with_name("seed.json")
+"""The demo mailbox: a mix of missed and answered calls, chats and a meeting."""
+
+
 def default_seed() -> Seed:
-    """Return the demo mailbox: a mix of missed and answered calls, chats and a meeting."""
-    user = User(
-        sign_in_address="alice@contoso.com",
-        password="Pass@word1",  # noqa: S106  # the demo account is public on purpose
-        phone_number="+14255551234",
-        username="CONTOSO\\alice",
-        voicemails=2,
-        unread_voicemails=1,
-        home_phone_number="+14255550123",
-        mobile_phone_number="+14255550124",
-        other_phone_number="+14255550125",
-    )
-    logs: list[dict[str, Any]] = [
-        {
-            "minutes_ago": 12,
-            "direction": "Incoming",
-            "status": "Missed",
-            "type": "AudioLog",
-            "modalities": ["Audio"],
-            "unread": True,
-            "recipients": [{"display_name": "Bob Kelly", "sip_uri": "sip:bob@contoso.com"}],
-        },
-        {
-            "minutes_ago": 95,
-            "direction": "Incoming",
-            "status": "Archived",
-            "type": "AudioLog",
-            "modalities": ["Audio"],
-            "unread": False,
-            "recipients": [{"display_name": "Carol Ruiz", "sip_uri": "sip:carol@contoso.com"}],
-        },
-        {
-            "minutes_ago": 180,
-            "direction": "Outgoing",
-            "status": "Archived",
-            "type": "AudioLog",
-            "modalities": ["Audio"],
-            "unread": False,
-            "recipients": [
-                {
-                    "display_name": "+1 425 555 0199",
-                    "sip_uri": "sip:+14255550199@contoso.com;user=phone",
-                }
-            ],
-        },
-        {
-            "minutes_ago": 60 * 24,
-            "direction": "Incoming",
-            "status": "Missed",
-            "type": "MessageLog",
-            "modalities": ["Messaging"],
-            "subject": "Quarterly review",
-            "preview_message": "Are you joining the 3pm review? We need your numbers.",
-            "importance": "Urgent",
-            "unread": True,
-            "recipients": [{"display_name": "Dan Park", "sip_uri": "sip:dan@contoso.com"}],
-        },
-        {
-            "minutes_ago": 60 * 26,
-            "direction": "Outgoing",
-            "status": "Archived",
-            "type": "MessageLog",
-            "modalities": ["Messaging"],
-            "preview_message": "Thanks, I sent you the deck.",
-            "unread": False,
-            "recipients": [{"display_name": "Erin Blake", "sip_uri": "sip:erin@contoso.com"}],
-        },
-        {
-            "minutes_ago": 60 * 48,
-            "direction": "Incoming",
-            "status": "Archived",
-            "type": "ConferenceLog",
-            "modalities": ["Audio", "Messaging", "ApplicationSharing"],
-            "subject": "Weekly sync",
-            "online_meeting_uri": "sip:frank@contoso.com;gruu;opaque=app:conf:focus:id:7QK2B1XZ",
-            "unread": False,
-            "recipients": [
-                {"display_name": "Frank Miller", "sip_uri": "sip:frank@contoso.com"},
-                {"display_name": "Bob Kelly", "sip_uri": "sip:bob@contoso.com"},
-                {"display_name": "Grace Lee", "sip_uri": "sip:grace@contoso.com"},
-            ],
-        },
-        {
-            "minutes_ago": 60 * 72,
-            "direction": "Incoming",
-            "status": "Missed",
-            "type": "AudioLog",
-            "modalities": ["Audio"],
-            "unread": False,
-            "recipients": [
-                {
-                    "display_name": "+1 206 555 0142",
-                    "sip_uri": "sip:+12065550142@contoso.com;user=phone",
-                }
-            ],
-        },
-        {
-            "minutes_ago": 60 * 96,
-            "direction": "Outgoing",
-            "status": "Archived",
-            "type": "VideoLog",
-            "modalities": ["Audio", "Video"],
-            "unread": False,
-            "recipients": [{"display_name": "Grace Lee", "sip_uri": "sip:grace@contoso.com"}],
-        },
-    ]
-    return Seed(user, logs)
+    """Return the demo mailbox (`seed.json`), read afresh so that callers may change it."""
+    return load_seed(DEFAULT_SEED)
 
 
 def load_seed(path: Path) -> Seed:
@@ -251,3 +150,25 @@ def parse_log(raw: dict[str, Any], now: datetime) -> ConversationLogRecord:
         recipients=recipients,
         total_recipients_count=int(total) if total is not None else None,
     )
+
+
+def log_state(log: ConversationLogRecord) -> dict[str, Any]:
+    """Return a log in seed format, with its id, for the control API."""
+    return {
+        "id": log.log_id,
+        "creation_time": log.creation_time.isoformat(),
+        "direction": log.direction,
+        "status": log.status,
+        "type": log.type,
+        "modalities": list(log.modalities),
+        "subject": log.subject,
+        "preview_message": log.preview_message,
+        "importance": log.importance,
+        "thread_id": log.thread_id,
+        "online_meeting_uri": log.online_meeting_uri,
+        "unread": log.unread,
+        "recipients": [
+            {"display_name": r.display_name, "sip_uri": r.sip_uri} for r in log.recipients
+        ],
+        "total_recipients_count": log.total_recipients_count,
+    }

@@ -25,10 +25,25 @@ import uuid
 from aiohttp import web
 from multidict import CIMultiDict
 
-from simulator import peripheral, representations as rep
 from simulator.batch import BatchFormatError, boundary_of, format_batch, parse_batch
+import simulator.callback_bodies as calls
 from simulator.config import CallbackOutcome, SimulatorConfig
-from simulator.seed import Seed, default_seed, parse_log
+from simulator.control import control_routes
+from simulator.peripheral import (
+    ACTIONS,
+    LOG_ACTIONS,
+    PHOTO,
+    RESOURCES,
+    contact_body,
+    contact_presence_body,
+    not_supported,
+    phone_body,
+    phone_numbers,
+    phones_body,
+    resource_body,
+)
+import simulator.representations as rep
+from simulator.seed import Seed, default_seed, log_state, parse_log
 from simulator.state import (
     Application,
     ConversationLogRecord,
@@ -126,10 +141,8 @@ class Simulator:
 
     async def start(self) -> None:
         """Listen on the configured loopback host and port (0 = any free port)."""
-        from simulator.control import control_routes  # noqa: PLC0415  # control needs this module
-
         web_app = web.Application(client_max_size=4 * 1024 * 1024)
-        web_app.add_routes(control_routes(self))
+        control_routes(self, web_app)
         web_app.router.add_route("*", "/{tail:.*}", self._entry)
         self._runner = web.AppRunner(web_app, handler_cancellation=True, access_log=None)
         await self._runner.setup()
@@ -236,14 +249,14 @@ class Simulator:
         """Routes of the resources and actions advertised only so that every link resolves."""
         conversation = rf"{app}/communication/conversations/(?P<conversation>\d+)"
         person = rf"{app}/people/(?P<address>[^/]+)"
-        not_supported = self._post_not_supported
+        refuse = self._post_not_supported
         return [
             _route("xframe", r"/autodiscover/XFrame/XFrame\.html", open_=True,
                    get=self._get_xframe),
             *(_route(rel, f"{app}/{path}", get=self._get_resource)
-              for rel, path in peripheral.RESOURCES.items()),
-            *(_route(rel, f"{app}/{path}", post=not_supported)
-              for rel, path in peripheral.ACTIONS.items()),
+              for rel, path in RESOURCES.items()),
+            *(_route(rel, f"{app}/{path}", post=refuse)
+              for rel, path in ACTIONS.items()),
             _route("photo", f"{app}/photo", get=self._get_photo),
             _route("phones", f"{app}/me/phones", get=self._get_phones),
             _route("phone", rf"{app}/me/phones/(?P<kind>work|mobile|home|other)",
@@ -257,13 +270,13 @@ class Simulator:
             _route("participants", f"{conversation}/participants", get=self._get_participant),
             _route("participant", f"{conversation}/participants/(?P<address>[^/]+)",
                    get=self._get_participant),
-            _route("logAction", rf"{log}/(?:{'|'.join(peripheral.LOG_ACTIONS)})",
-                   post=not_supported),
+            _route("logAction", rf"{log}/(?:{'|'.join(LOG_ACTIONS)})",
+                   post=refuse),
             _route("conversationLogTranscript", rf"{log}/conversationLogTranscripts/0",
                    get=self._get_transcript),
-            _route("cancel", rf"{app}/communication/invitations/\d+/cancel", post=not_supported),
+            _route("cancel", rf"{app}/communication/invitations/\d+/cancel", post=refuse),
             _route("phoneAudioAction", f"{conversation}/phoneAudio/(?:stopPhoneAudio|holdPhoneAudio)",
-                   post=not_supported),
+                   post=refuse),
         ]  # fmt: skip
 
     def _resolve(self, path: str) -> tuple[Route | None, dict[str, str]]:
@@ -979,7 +992,7 @@ class Simulator:
         self.callbacks.append(invitation)
         h = self._hrefs(app)
         conversation = h.conversation(invitation.conversation_id)
-        body = rep.conversation_body(h, invitation, self.user)
+        body = calls.conversation_body(h, invitation, self.user)
         event = rep.event(h, "conversation", conversation, "added", body)
         self._emit(app, "communication", h.under("communication"), event)
         self._emit_invitation(app, invitation, "started")
@@ -990,7 +1003,7 @@ class Simulator:
         h = self._hrefs(app)
         body: dict[str, Any] = {
             "link": {"rel": "phoneAudioInvitation", "href": h.invitation(inv.invitation_id)},
-            "_embedded": {"phoneAudioInvitation": rep.invitation_body(h, inv, self.user)},
+            "_embedded": {"phoneAudioInvitation": calls.invitation_body(h, inv, self.user)},
             "type": kind,
         }
         if kind == "completed" and inv.status is not None:
@@ -1002,7 +1015,7 @@ class Simulator:
     def _emit_phone_audio(self, app: Application, inv: PhoneAudioInvitation) -> None:
         h = self._hrefs(app)
         conversation = h.conversation(inv.conversation_id)
-        body = rep.phone_audio_body(h, inv)
+        body = calls.phone_audio_body(h, inv)
         event = rep.event(h, "phoneAudio", f"{conversation}/phoneAudio", "updated", body)
         self._emit(app, "conversation", conversation, event)
 
@@ -1086,7 +1099,7 @@ class Simulator:
         """Return the call-back's phoneAudioInvitation, in its current state."""
         assert app is not None
         inv = self._find_invitation(app, params)
-        return json_reply(200, rep.invitation_body(self._hrefs(app), inv, self.user))
+        return json_reply(200, calls.invitation_body(self._hrefs(app), inv, self.user))
 
     async def _get_conversation(
         self, call: Call, app: Application | None, params: dict[str, str]
@@ -1094,7 +1107,7 @@ class Simulator:
         """Return the call-back's conversation while it lasts."""
         assert app is not None
         inv = self._find_conversation(app, params)
-        return json_reply(200, rep.conversation_body(self._hrefs(app), inv, self.user))
+        return json_reply(200, calls.conversation_body(self._hrefs(app), inv, self.user))
 
     async def _get_phone_audio(
         self, call: Call, app: Application | None, params: dict[str, str]
@@ -1102,7 +1115,7 @@ class Simulator:
         """Return the phoneAudio modality of the call-back's conversation."""
         assert app is not None
         inv = self._find_conversation(app, params)
-        return json_reply(200, rep.phone_audio_body(self._hrefs(app), inv))
+        return json_reply(200, calls.phone_audio_body(self._hrefs(app), inv))
 
     # Resources advertised so that every link resolves (see peripheral.py) ----------------------
 
@@ -1114,20 +1127,20 @@ class Simulator:
         """Return a resource this project never uses: its minimal body, found by its path."""
         assert app is not None
         h = self._hrefs(app)
-        for rel, path in peripheral.RESOURCES.items():
+        for rel, path in RESOURCES.items():
             if call.path.rstrip("/").lower() == urlsplit(h.under(path)).path.lower():
-                return json_reply(200, peripheral.resource_body(h, rel, self.user))
+                return json_reply(200, resource_body(h, rel, self.user))
         raise UcwaReplyError(404, "NotFound")  # pragma: no cover  # routes come from RESOURCES
 
     async def _post_not_supported(
         self, call: Call, app: Application | None, _: dict[str, str]
     ) -> Reply:
-        """Refuse an advertised action the simulator does not act on (`peripheral.not_supported`)."""
-        raise peripheral.not_supported()
+        """Refuse an advertised action the simulator does not act on (`not_supported`)."""
+        raise not_supported()
 
     async def _get_photo(self, call: Call, app: Application | None, _: dict[str, str]) -> Reply:
         """Return the user's or a contact's photo: an image."""
-        return Reply(200, peripheral.PHOTO, "image/png")
+        return Reply(200, PHOTO, "image/png")
 
     async def _get_phones(
         self, call: Call, app: Application | None, params: dict[str, str]
@@ -1136,11 +1149,11 @@ class Simulator:
         assert app is not None
         h = self._hrefs(app)
         if "kind" not in params:
-            return json_reply(200, peripheral.phones_body(h, self.user))
-        number = peripheral.phone_numbers(self.user).get(params["kind"])
+            return json_reply(200, phones_body(h, self.user))
+        number = phone_numbers(self.user).get(params["kind"])
         if number is None:
             raise UcwaReplyError(404, "NotFound")
-        return json_reply(200, peripheral.phone_body(h, params["kind"], number))
+        return json_reply(200, phone_body(h, params["kind"], number))
 
     async def _get_me_part(
         self, call: Call, app: Application | None, params: dict[str, str]
@@ -1158,8 +1171,8 @@ class Simulator:
         assert app is not None
         h = self._hrefs(app)
         if call.path.rstrip("/").endswith("/contactPresence"):
-            return json_reply(200, peripheral.contact_presence_body(h, params["address"]))
-        return json_reply(200, peripheral.contact_body(h, params["address"]))
+            return json_reply(200, contact_presence_body(h, params["address"]))
+        return json_reply(200, contact_body(h, params["address"]))
 
     async def _get_conversations(
         self, call: Call, app: Application | None, _: dict[str, str]
@@ -1186,8 +1199,8 @@ class Simulator:
         h = self._hrefs(app)
         href = h.conversation(inv.conversation_id)
         people = [
-            rep.participant_body(h, href, self.user.name, self.user.sip_uri, local=True),
-            rep.participant_body(h, href, inv.to_name, inv.to, local=False),
+            calls.participant_body(h, href, self.user.name, self.user.sip_uri, local=True),
+            calls.participant_body(h, href, inv.to_name, inv.to, local=False),
         ]
         if "address" not in params:
             body = {
@@ -1365,28 +1378,6 @@ class Simulator:
             "tokens": len(self._tokens),
             "faults": [asdict(fault) for fault in self.faults],
         }
-
-
-def log_state(log: ConversationLogRecord) -> dict[str, Any]:
-    """Return a log in seed format, with its id, for the control API."""
-    return {
-        "id": log.log_id,
-        "creation_time": log.creation_time.isoformat(),
-        "direction": log.direction,
-        "status": log.status,
-        "type": log.type,
-        "modalities": list(log.modalities),
-        "subject": log.subject,
-        "preview_message": log.preview_message,
-        "importance": log.importance,
-        "thread_id": log.thread_id,
-        "online_meeting_uri": log.online_meeting_uri,
-        "unread": log.unread,
-        "recipients": [
-            {"display_name": r.display_name, "sip_uri": r.sip_uri} for r in log.recipients
-        ],
-        "total_recipients_count": log.total_recipients_count,
-    }
 
 
 __all__ = ["DropConnection", "Simulator", "encode_json"]
