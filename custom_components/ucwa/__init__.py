@@ -5,28 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
-from homeassistant.const import (
-    CONF_PASSWORD,
-    CONF_USERNAME,
-    CONF_VERIFY_SSL,
-    EVENT_HOMEASSISTANT_STOP,
-    Platform,
-)
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .api.client import UcwaClient, UcwaConfig
-from .const import (
-    CONF_DISCOVERY_URL,
-    CONF_ENDPOINT_ID,
-    CONF_SIGN_IN_ADDRESS,
-    DOMAIN,
-)
+from .const import CONF_ENDPOINT_ID, DOMAIN
 from .coordinator import (
     UcwaConfigEntry,
     UcwaCoordinator,
     application_issue_id,
+    build_client,
     default_phone_number,
+    history_issue_id,
 )
 from .services import async_setup_services
 
@@ -52,17 +41,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> bool
         hass.config_entries.async_update_entry(
             entry, data={**entry.data, CONF_ENDPOINT_ID: str(uuid4())}
         )
-    client = UcwaClient(
-        UcwaConfig(
-            sign_in_address=entry.data[CONF_SIGN_IN_ADDRESS],
-            password=entry.data[CONF_PASSWORD],
-            username=entry.data.get(CONF_USERNAME),
-            phone_number=default_phone_number(entry),
-            discovery_url=entry.data.get(CONF_DISCOVERY_URL),
-            verify_ssl=entry.data[CONF_VERIFY_SSL],
-            endpoint_id=entry.data[CONF_ENDPOINT_ID],
-        ),
-        session=async_get_clientsession(hass, verify_ssl=entry.data[CONF_VERIFY_SSL]),
+    client = build_client(
+        hass,
+        entry.data,
+        phone_number=default_phone_number(entry),
+        endpoint_id=entry.data[CONF_ENDPOINT_ID],
     )
     # Runs on unload and when setup fails: stops the event channel and deletes the application.
     entry.async_on_unload(client.close)
@@ -87,5 +70,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> boo
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> None:
-    """Forget the entry's repair issue: nobody can act on it once the account is removed."""
+    """Forget the entry's repair issues: nobody can act on them once the account is removed."""
     ir.async_delete_issue(hass, DOMAIN, application_issue_id(entry.entry_id))
+    ir.async_delete_issue(hass, DOMAIN, history_issue_id(entry.entry_id))

@@ -13,7 +13,6 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import callback
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
     TextSelector,
@@ -23,7 +22,6 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 
 from .api import UcwaAuthenticationError, UcwaConnectionError, UcwaError, UcwaSecurityError
-from .api.client import UcwaClient, UcwaConfig
 from .const import (
     CONF_DISCOVERY_URL,
     CONF_ENDPOINT_ID,
@@ -33,7 +31,7 @@ from .const import (
     LOGGER,
     PHONE_NUMBER_RE,
 )
-from .coordinator import default_phone_number
+from .coordinator import build_client, default_phone_number
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -84,17 +82,8 @@ class UcwaConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_sign_in(self, data: Mapping[str, Any]) -> dict[str, str]:
         """Sign in with these settings (discovery, token, user resource); return form errors."""
-        client = UcwaClient(
-            UcwaConfig(
-                sign_in_address=data[CONF_SIGN_IN_ADDRESS],
-                password=data[CONF_PASSWORD],
-                username=data.get(CONF_USERNAME),
-                phone_number=data[CONF_PHONE_NUMBER],
-                discovery_url=data.get(CONF_DISCOVERY_URL),
-                verify_ssl=data[CONF_VERIFY_SSL],
-                endpoint_id=str(uuid4()),
-            ),
-            session=async_get_clientsession(self.hass, verify_ssl=data[CONF_VERIFY_SSL]),
+        client = build_client(
+            self.hass, data, phone_number=data[CONF_PHONE_NUMBER], endpoint_id=str(uuid4())
         )
         try:
             await client.sign_in()

@@ -49,3 +49,4 @@ CONVERSATION_LOG_LIMIT: Final = 50
 RECENT_CONVERSATIONS: Final = 10
 
 ISSUE_APPLICATION_REFUSED: Final = "application_refused"
+ISSUE_CONVERSATION_HISTORY: Final = "conversation_history_unavailable"

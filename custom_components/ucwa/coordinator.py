@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .api import (
@@ -24,45 +26,74 @@ from .api import (
     UcwaApiError,
     UcwaApplicationError,
     UcwaAuthenticationError,
+    UcwaClient,
+    UcwaConfig,
     UcwaError,
     UcwaEvent,
+    UcwaLinkNotOfferedError,
     UcwaSecurityError,
 )
 from .const import (
+    CONF_DISCOVERY_URL,
     CONF_PHONE_NUMBER,
+    CONF_SIGN_IN_ADDRESS,
     CONVERSATION_LOG_LIMIT,
     DOMAIN,
     EVENT_PHONE_AUDIO_INVITATION,
     ISSUE_APPLICATION_REFUSED,
+    ISSUE_CONVERSATION_HISTORY,
     LOGGER,
     SAFETY_POLL_INTERVAL,
 )
-
-if TYPE_CHECKING:
-    from .api.client import UcwaClient
 
 type UcwaConfigEntry = ConfigEntry[UcwaCoordinator]
 type NewLogsListener = Callable[[tuple[ConversationLog, ...]], None]
 
 _NO_TIME = datetime.min.replace(tzinfo=UTC)
 
+MISSED_ITEMS: Final = "missedItems"
+CONVERSATION_LOGS: Final = "conversationLogs"
+# What a pool answers when the account's conversation history lives in an Exchange mailbox it cannot
+# use (conversationLogs_ref.md, ErrorSubcode_ref.md): the capability is missing, not the server.
+_HISTORY_SUBCODES = frozenset({"InvalidExchangeServerVersion", "ExchangeTimeout"})
+
 
 @dataclass(frozen=True, slots=True)
 class UcwaData:
-    """What the entities show: the missed-items counters and the newest conversation logs."""
+    """What the entities show: the missed-items counters and the newest conversation logs.
 
-    missed_items: MissedItems
-    conversation_logs: tuple[ConversationLog, ...]
+    A capability the server does not give this account (no link, or Exchange refusing) is None,
+    and `unavailable` says why, keyed by the UCWA link rel; the entities it feeds are unavailable
+    while the rest of the account works.
+    """
+
+    missed_items: MissedItems | None
+    conversation_logs: tuple[ConversationLog, ...] | None
     """Newest first, at most CONVERSATION_LOG_LIMIT."""
+    unavailable: dict[str, UcwaError] = field(default_factory=dict, compare=False)
 
     @property
     def missed_conversation_logs(self) -> tuple[ConversationLog, ...]:
         """The logs nobody answered, newest first."""
-        return tuple(log for log in self.conversation_logs if log.is_missed)
+        return tuple(log for log in self.conversation_logs or () if log.is_missed)
 
     def find_log(self, log_id: str) -> ConversationLog | None:
         """Return the log with this stable id, if it is among the newest ones."""
-        return next((log for log in self.conversation_logs if log.log_id == log_id), None)
+        return next((log for log in self.conversation_logs or () if log.log_id == log_id), None)
+
+
+def is_capability_missing(err: UcwaError) -> bool:
+    """Whether the error says the account lacks a capability rather than that the server failed."""
+    if isinstance(err, UcwaLinkNotOfferedError):
+        return True
+    return isinstance(err, UcwaApiError) and err.subcode in _HISTORY_SUBCODES
+
+
+def capability_reason(err: UcwaError) -> str:
+    """Say in a few words why a capability is missing (the link rel, or UCWA's code/subcode)."""
+    if isinstance(err, UcwaApiError):
+        return f"HTTP {err.status} {err.code or 'None'}/{err.subcode or 'None'}"
+    return str(err)
 
 
 def _newest_first(logs: dict[str, ConversationLog]) -> tuple[ConversationLog, ...]:
@@ -85,7 +116,6 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             update_interval=SAFETY_POLL_INTERVAL,
         )
         self.client = client
-        self._known_log_ids: set[str] = set()
         self._new_logs_listeners: list[NewLogsListener] = []
 
     async def _async_setup(self) -> None:
@@ -97,22 +127,67 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             raise self._translate_error(err) from err
 
     async def _async_update_data(self) -> UcwaData:
-        """Re-read everything: the first time, then as a safety net behind the event channel."""
+        """Re-read everything: the first time, then as a safety net behind the event channel.
+
+        A capability the account lacks (see `is_capability_missing`) leaves its part of the data
+        None and raises a repair issue, instead of failing the whole account.
+        """
+        unavailable: dict[str, UcwaError] = {}
+        try:
+            logs = await self._async_read_logs(unavailable)
+            try:
+                missed_items: MissedItems | None = await self.client.get_missed_items(
+                    force=self.data is not None
+                )
+            except UcwaError as err:
+                if not is_capability_missing(err):
+                    raise
+                missed_items, unavailable[MISSED_ITEMS] = None, err
+        except UcwaError as err:
+            raise self._translate_error(err) from err
+        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
+        self._async_update_history_issue(unavailable)
+        conversation_logs = (
+            None if logs is None else _newest_first({log.log_id: log for log in logs})
+        )
+        return UcwaData(missed_items, conversation_logs, unavailable)
+
+    async def _async_read_logs(
+        self, unavailable: dict[str, UcwaError]
+    ) -> list[ConversationLog] | None:
+        """Read the newest logs; None (and the reason in `unavailable`) when history is missing."""
         try:
             if self.data is not None:
                 # The client answers from its cache while events flow: make it re-read the list,
                 # which reports logs an event missed (as ConversationLogsAdded, handled below).
                 await self.client.refresh_conversation_logs()
-            logs = await self.client.get_conversation_logs(limit=CONVERSATION_LOG_LIMIT)
-            missed_items = await self.client.get_missed_items(force=self.data is not None)
+            return await self.client.get_conversation_logs(limit=CONVERSATION_LOG_LIMIT)
         except UcwaError as err:
-            raise self._translate_error(err) from err
-        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
-        data = UcwaData(missed_items, _newest_first({log.log_id: log for log in logs}))
-        if self.data is not None:
-            self._async_notify_new_logs(data.conversation_logs)
-        self._known_log_ids.update(log.log_id for log in data.conversation_logs)
-        return data
+            if not is_capability_missing(err):
+                raise
+            unavailable[CONVERSATION_LOGS] = err
+            return None
+
+    @callback
+    def _async_update_history_issue(self, unavailable: dict[str, UcwaError]) -> None:
+        """Tell the user which capability the server withholds, or withdraw the issue."""
+        issue_id = history_issue_id(self.config_entry.entry_id)
+        if not unavailable:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_CONVERSATION_HISTORY,
+            translation_placeholders={
+                "entry_title": self.config_entry.title,
+                "capability": ", ".join(sorted(unavailable)),
+                "error": "; ".join(capability_reason(err) for err in unavailable.values()),
+            },
+        )
 
     @property
     def _current_data(self) -> UcwaData | None:
@@ -173,12 +248,6 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
         return remove_listener
 
     @callback
-    def _async_notify_new_logs(self, logs: tuple[ConversationLog, ...]) -> None:
-        if new := tuple(log for log in logs if log.log_id not in self._known_log_ids):
-            for listener in list(self._new_logs_listeners):
-                listener(new)
-
-    @callback
     def _async_handle_event(self, event: UcwaEvent) -> None:
         """Apply one event from the client's event channel, in the order they came."""
         if isinstance(event, PhoneAudioInvitationEvent):
@@ -200,12 +269,18 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             return  # the first refresh reads everything anyway
         elif isinstance(event, MissedItemsUpdated):
             self.async_set_updated_data(replace(data, missed_items=event.missed_items))
-        else:  # ConversationLogsAdded
-            merged = {log.log_id: log for log in data.conversation_logs}
-            merged.update((log.log_id, log) for log in event.logs)
-            self.async_set_updated_data(replace(data, conversation_logs=_newest_first(merged)))
-            self._async_notify_new_logs(event.logs)
-            self._known_log_ids.update(log.log_id for log in event.logs)
+        else:  # ConversationLogsAdded: the client decides what is new, once, for everyone
+            if data.conversation_logs is None:
+                # History came back: re-read it all (and withdraw the repair issue).
+                self.config_entry.async_create_task(
+                    self.hass, self.async_refresh(), f"{DOMAIN} re-read the conversation history"
+                )
+            else:
+                merged = {log.log_id: log for log in data.conversation_logs}
+                merged.update((log.log_id, log) for log in event.logs)
+                self.async_set_updated_data(replace(data, conversation_logs=_newest_first(merged)))
+            for listener in list(self._new_logs_listeners):
+                listener(event.logs)
 
     @callback
     def async_set_updated_data(self, data: UcwaData) -> None:
@@ -243,6 +318,32 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
         }
 
 
+def build_client(
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    *,
+    phone_number: str,
+    endpoint_id: str,
+) -> UcwaClient:
+    """Build a client from an entry's (or a flow's) data with Home Assistant's HTTP session.
+
+    The one place where entry data becomes a UcwaConfig, for setup and the config flow alike.
+    """
+    verify_ssl: bool = data[CONF_VERIFY_SSL]
+    return UcwaClient(
+        UcwaConfig(
+            sign_in_address=data[CONF_SIGN_IN_ADDRESS],
+            password=data[CONF_PASSWORD],
+            username=data.get(CONF_USERNAME),
+            phone_number=phone_number,
+            discovery_url=data.get(CONF_DISCOVERY_URL),
+            verify_ssl=verify_ssl,
+            endpoint_id=endpoint_id,
+        ),
+        session=async_get_clientsession(hass, verify_ssl=verify_ssl),
+    )
+
+
 def default_phone_number(entry: ConfigEntry) -> str:
     """Return the account's call-back number: the options' one, else the one from setup.
 
@@ -255,6 +356,11 @@ def default_phone_number(entry: ConfigEntry) -> str:
 def application_issue_id(entry_id: str) -> str:
     """Return the id of an entry's "server refuses an application" repair issue."""
     return f"{ISSUE_APPLICATION_REFUSED}_{entry_id}"
+
+
+def history_issue_id(entry_id: str) -> str:
+    """Return the id of an entry's "server withholds conversation history" repair issue."""
+    return f"{ISSUE_CONVERSATION_HISTORY}_{entry_id}"
 
 
 def api_error_placeholders(err: UcwaApiError) -> dict[str, str]:

@@ -9,6 +9,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import (
     ATTR_CONVERSATION_LOG_ID,
+    ATTR_CREATION_TIME,
     ATTR_DIRECTION,
     ATTR_DISPLAY_NAME,
     ATTR_MODALITIES,
@@ -47,13 +48,16 @@ class UcwaEntity(CoordinatorEntity[UcwaCoordinator]):
         )
 
 
-def conversation_log_attributes(log: ConversationLog) -> dict[str, Any]:
+def conversation_log_attributes(log: ConversationLog, *, with_time: bool = False) -> dict[str, Any]:
     """Describe a conversation log the same way in sensors, events and the recent lists.
 
     The remote party is the first recipient: UCWA lists the other side of a two-party call there.
+    `with_time` adds `creation_time` where no state already carries it (events, list items).
     """
     remote = log.recipients[0] if log.recipients else None
+    time = {ATTR_CREATION_TIME: log.creation_time.isoformat() if log.creation_time else None}
     return {
+        **(time if with_time else {}),
         ATTR_CONVERSATION_LOG_ID: log.log_id,
         ATTR_DIRECTION: log.direction,
         ATTR_STATUS: log.status,

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 
-from .const import ATTR_CREATION_TIME
 from .entity import UcwaEntity, conversation_log_attributes
 
 if TYPE_CHECKING:
@@ -50,6 +49,11 @@ async def async_setup_entry(
 class UcwaConversationEvent(UcwaEntity, EventEntity):
     """Fires missed_conversation, incoming_conversation or outgoing_conversation per new log."""
 
+    @property
+    def available(self) -> bool:
+        """Unavailable while the server gives this account no conversation history."""
+        return super().available and self.coordinator.data.conversation_logs is not None
+
     async def async_added_to_hass(self) -> None:
         """Listen for logs the account had not seen before."""
         await super().async_added_to_hass()
@@ -59,13 +63,5 @@ class UcwaConversationEvent(UcwaEntity, EventEntity):
     def _async_new_logs(self, logs: tuple[ConversationLog, ...]) -> None:
         # Oldest first, so the entity's final state is the newest conversation.
         for log in reversed(logs):
-            self._trigger_event(
-                event_type(log),
-                {
-                    ATTR_CREATION_TIME: log.creation_time.isoformat()
-                    if log.creation_time
-                    else None,
-                    **conversation_log_attributes(log),
-                },
-            )
+            self._trigger_event(event_type(log), conversation_log_attributes(log, with_time=True))
             self.async_write_ha_state()

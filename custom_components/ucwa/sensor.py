@@ -12,7 +12,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 
-from .const import ATTR_CREATION_TIME, RECENT_CONVERSATIONS
+from .const import RECENT_CONVERSATIONS
 from .entity import UcwaEntity, conversation_log_attributes
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .api import ConversationLog
+    from .api import ConversationLog, MissedItems
     from .coordinator import UcwaConfigEntry, UcwaData
 
 PARALLEL_UPDATES = 0
@@ -35,16 +35,21 @@ class UcwaSensorEntityDescription(SensorEntityDescription):
     """A sensor computed from the coordinator's data."""
 
     value_fn: Callable[[UcwaData], int | datetime | None]
+    available_fn: Callable[[UcwaData], bool]
+    """False while the server withholds what the sensor shows (see UcwaData.unavailable)."""
     logs_fn: Callable[[UcwaData], tuple[ConversationLog, ...]] | None = None
     """Last-conversation sensors: the logs (newest first) the state and attributes describe."""
 
 
-def _counter(key: str, value_fn: Callable[[UcwaData], int | None]) -> UcwaSensorEntityDescription:
+def _counter(
+    key: str, value_fn: Callable[[MissedItems], int | None]
+) -> UcwaSensorEntityDescription:
     return UcwaSensorEntityDescription(
         key=key,
         translation_key=key,
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=value_fn,
+        available_fn=lambda data: data.missed_items is not None,
+        value_fn=lambda data: None if data.missed_items is None else value_fn(data.missed_items),
     )
 
 
@@ -55,21 +60,19 @@ def _last(
         key=key,
         translation_key=key,
         device_class=SensorDeviceClass.TIMESTAMP,
+        available_fn=lambda data: data.conversation_logs is not None,
         logs_fn=logs_fn,
         value_fn=lambda data: logs[0].creation_time if (logs := logs_fn(data)) else None,
     )
 
 
 SENSORS: tuple[UcwaSensorEntityDescription, ...] = (
-    _counter("missed_conversations", lambda data: data.missed_items.missed_conversations_count),
-    _counter(
-        "unread_missed_conversations",
-        lambda data: data.missed_items.unread_missed_conversations_count,
-    ),
-    _counter("unread_voicemails", lambda data: data.missed_items.unread_voicemails_count),
-    _counter("voicemails", lambda data: data.missed_items.voicemails_count),
-    _counter("conversation_logs", lambda data: data.missed_items.conversation_logs_count),
-    _last("last_conversation", lambda data: data.conversation_logs),
+    _counter("missed_conversations", lambda items: items.missed_conversations_count),
+    _counter("unread_missed_conversations", lambda items: items.unread_missed_conversations_count),
+    _counter("unread_voicemails", lambda items: items.unread_voicemails_count),
+    _counter("voicemails", lambda items: items.voicemails_count),
+    _counter("conversation_logs", lambda items: items.conversation_logs_count),
+    _last("last_conversation", lambda data: data.conversation_logs or ()),
     _last("last_missed_conversation", lambda data: data.missed_conversation_logs),
 )
 
@@ -92,6 +95,11 @@ class UcwaSensor(UcwaEntity, SensorEntity):
     _unrecorded_attributes = frozenset({ATTR_RECENT_CONVERSATIONS})
 
     @property
+    def available(self) -> bool:
+        """Unavailable while the server withholds the capability this sensor shows."""
+        return super().available and self.entity_description.available_fn(self.coordinator.data)
+
+    @property
     def native_value(self) -> int | datetime | None:
         """Return the counter, or the time of the newest matching conversation."""
         return self.entity_description.value_fn(self.coordinator.data)
@@ -104,10 +112,6 @@ class UcwaSensor(UcwaEntity, SensorEntity):
         if not (logs := self.entity_description.logs_fn(self.coordinator.data)):
             return None
         recent = [
-            {
-                ATTR_CREATION_TIME: log.creation_time.isoformat() if log.creation_time else None,
-                **conversation_log_attributes(log),
-            }
-            for log in logs[:RECENT_CONVERSATIONS]
+            conversation_log_attributes(log, with_time=True) for log in logs[:RECENT_CONVERSATIONS]
         ]
         return {**conversation_log_attributes(logs[0]), ATTR_RECENT_CONVERSATIONS: recent}

@@ -24,6 +24,7 @@ from .api import (
     UcwaAuthenticationError,
     UcwaConnectionError,
     UcwaError,
+    UcwaLinkNotOfferedError,
     UcwaTimeoutError,
 )
 from .api.models import validate_operation_id
@@ -38,7 +39,13 @@ from .const import (
     PHONE_NUMBER_RE,
     SERVICE_CONTINUE_PHONE_AUDIO,
 )
-from .coordinator import UcwaConfigEntry, api_error_placeholders, default_phone_number
+from .coordinator import (
+    CONVERSATION_LOGS,
+    UcwaConfigEntry,
+    api_error_placeholders,
+    capability_reason,
+    default_phone_number,
+)
 
 # Only types here: every value check raises a translated ServiceValidationError in the handler.
 CONTINUE_PHONE_AUDIO_SCHEMA = vol.Schema(
@@ -86,6 +93,8 @@ def _phone_number(entry: UcwaConfigEntry, call: ServiceCall) -> str:
 def _conversation_log(entry: UcwaConfigEntry, call: ServiceCall) -> ConversationLog:
     """Return the log to continue: the given stable id, else the most recent one."""
     data = entry.runtime_data.data
+    if data.conversation_logs is None:
+        raise _missing_capability_error(data.unavailable[CONVERSATION_LOGS])
     if (log_id := call.data.get(ATTR_CONVERSATION_LOG)) is None:
         if not data.conversation_logs:
             raise _validation_error("no_conversation_logs")
@@ -98,6 +107,21 @@ def _conversation_log(entry: UcwaConfigEntry, call: ServiceCall) -> Conversation
         # UCWA leaves the link out when the action is not allowed on that log.
         raise _validation_error("conversation_log_not_continuable", conversation_log=log.log_id)
     return log
+
+
+def _missing_capability_error(err: UcwaError) -> HomeAssistantError:
+    """Name what the server withholds: the missing link's rel, or Exchange's refusal."""
+    if isinstance(err, UcwaLinkNotOfferedError):
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="link_not_offered",
+            translation_placeholders={"rel": err.rel},
+        )
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="conversation_history_unavailable",
+        translation_placeholders={"error": capability_reason(err)},
+    )
 
 
 def _operation_id(call: ServiceCall) -> str | None:
@@ -126,6 +150,8 @@ async def _async_continue_phone_audio(call: ServiceCall) -> ServiceResponse:
     except UcwaAuthenticationError as err:
         entry.async_start_reauth(call.hass)
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth") from err
+    except UcwaLinkNotOfferedError as err:
+        raise _missing_capability_error(err) from err
     except UcwaApiError as err:
         if isinstance(err, UcwaApplicationError):
             coordinator.async_create_application_issue(err)

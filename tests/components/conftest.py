@@ -34,7 +34,11 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 @pytest.fixture
 def simulator_options() -> dict[str, Any]:
-    """Return SimulatorConfig overrides (and `seed`); parametrize this fixture to change them."""
+    """Return SimulatorConfig overrides (and `seed`, `profile_name`); parametrize to change them.
+
+    The pool is the reference trace's (`simulator.PROFILES["trace"]`) unless `profile_name` says
+    otherwise.
+    """
     return {}
 
 
@@ -48,13 +52,14 @@ async def simulator(
     """
     options = dict(simulator_options)
     seed = options.pop("seed", None)
+    profile = options.pop("profile_name", "trace")
     config = {
         "pget_timeout_override": 2.0,
         "callback_outcome": CallbackOutcome(step_delay=0.01),
         "call_duration": 0.05,
         **options,
     }
-    sim = Simulator(SimulatorConfig(**config), seed=seed)
+    sim = Simulator(SimulatorConfig.from_profile(profile, **config), seed=seed)
     await sim.start()
     yield sim
     await sim.stop()

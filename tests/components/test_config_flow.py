@@ -31,7 +31,7 @@ from .conftest import ENDPOINT_ID, entry_data
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
 
-SIGN_IN = "custom_components.ucwa.config_flow.UcwaClient.sign_in"
+SIGN_IN = "custom_components.ucwa.api.UcwaClient.sign_in"
 
 
 def user_input(sim: Simulator, **changes: Any) -> dict[str, Any]:

@@ -124,7 +124,7 @@ async def test_setup_security_check_failed(
     """A discovery redirect that fails the security check is a permanent setup error."""
     mock_config_entry.add_to_hass(hass)
     with patch(
-        "custom_components.ucwa.UcwaClient.start",
+        "custom_components.ucwa.api.UcwaClient.start",
         side_effect=UcwaSecurityError("redirected to another domain"),
     ):
         await hass.config_entries.async_setup(mock_config_entry.entry_id)

@@ -53,7 +53,7 @@ async def test_no_secret_in_logs_diagnostics_or_errors(
         texts.append(str(err.value))
     with (
         patch(
-            "custom_components.ucwa.api.client.UcwaClient.continue_phone_audio",
+            "custom_components.ucwa.api.UcwaClient.continue_phone_audio",
             side_effect=UcwaAuthenticationError("invalid_grant"),
         ),
         pytest.raises(HomeAssistantError) as err,

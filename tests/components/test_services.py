@@ -26,7 +26,7 @@ from custom_components.ucwa.const import CONF_PHONE_NUMBER, DOMAIN
 from simulator import CallbackOutcome, Seed, Simulator, default_seed
 
 SERVICE = "continue_phone_audio"
-CLIENT_CALL = "custom_components.ucwa.api.client.UcwaClient.continue_phone_audio"
+CLIENT_CALL = "custom_components.ucwa.api.UcwaClient.continue_phone_audio"
 
 
 def callbacks_sent(sim: Simulator) -> list[Any]:
@@ -327,7 +327,8 @@ async def test_log_without_call_back(
         await call(hass)
     assert err.value.translation_key == "conversation_log_not_continuable"
     assert str(err.value) == (
-        f"The server does not offer a call-back for the conversation log {newest_log_id(simulator)}"
+        "The server does not offer continuePhoneAudio for the conversation log "
+        f"{newest_log_id(simulator)}"
     )
     assert callbacks_sent(simulator) == []
 

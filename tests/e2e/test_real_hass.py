@@ -87,6 +87,7 @@ async def stack(tmp_path: Path, socket_enabled: None) -> AsyncIterator[Stack]:
     ha_log = tmp_path / "home-assistant.out"
     sim = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(sim_port),
+        "--profile", "trace",  # links come and go as in the reference's own trace
         cwd=REPO, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     with ha_log.open("wb") as out:
