@@ -11,7 +11,8 @@ from urllib.parse import urljoin
 import aiohttp
 import pytest
 
-from simulator import CallbackOutcome, Simulator, SimulatorConfig
+from simulator import CallbackOutcome, Simulator
+from tests.conftest import MakeSimulator
 
 FAST = {
     "pget_timeout_override": 1.0,
@@ -21,19 +22,13 @@ FAST = {
 
 
 @pytest.fixture
-async def make_sim(socket_enabled: None) -> AsyncIterator[Callable[..., Awaitable[Simulator]]]:
-    """Start simulators on 127.0.0.1 (the test plugin blocks sockets unless asked)."""
-    started: list[Simulator] = []
+def make_sim(make_simulator: MakeSimulator) -> MakeSimulator:
+    """Start simulators with the short timings these tests use (a profile name, then knobs)."""
 
-    async def factory(**overrides: Any) -> Simulator:
-        sim = Simulator(SimulatorConfig(**{**FAST, **overrides}))
-        await sim.start()
-        started.append(sim)
-        return sim
+    async def factory(profile: str = "trace", **overrides: Any) -> Simulator:
+        return await make_simulator(profile, **{**FAST, **overrides})
 
-    yield factory
-    for sim in started:
-        await sim.stop()
+    return factory
 
 
 @pytest.fixture
