@@ -13,6 +13,8 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, Stat
 from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension  # type: ignore[import-untyped,unused-ignore]
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ucwa.const import (
     CONF_DISCOVERY_URL,
@@ -25,6 +27,12 @@ from simulator import CallbackOutcome, Simulator, SimulatorConfig
 
 ENDPOINT_ID = "4c8d7a3e-2b1f-4e4a-9a7c-0f6b2d1e5a90"
 ENTRY_ID = "01JUCWA0000000000000000000"
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshot entities and states the way Home Assistant's own tests do (tests/components/snapshots)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture(autouse=True)
