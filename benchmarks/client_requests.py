@@ -4,6 +4,11 @@ Run from the repository root: `python benchmarks/client_requests.py`. For 10, 10
 conversation logs it prints the requests (as the simulator counted them; a batch is one request)
 and the wall time of: a cold load of all logs after sign-in (target ≤ 1 + ceil(N/100)), a refresh
 when nothing changed (target 0) and one continue_phone_audio (target 1).
+
+Then, for the reference's trace (capability links appear after makeMeAvailable) and the lenient
+pool (every link offered at creation), it prints the requests of a setup as the integration runs
+it (start, first log list, first missed-items read; sign-in included, P-GETs not) and the push
+latency of a missed call: from the simulator logging it to the client's ConversationLogsAdded.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 
+from custom_components.ucwa.api import ConversationLogsAdded, UcwaEvent
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
 from simulator import Simulator, SimulatorConfig, default_seed
 
@@ -36,7 +42,7 @@ async def measure(n_logs: int) -> list[tuple[str, int, str, float]]:
         seed,
         logs=[{**template, "minutes_ago": index + 1, "unread": False} for index in range(n_logs)],
     )
-    sim = Simulator(SimulatorConfig(pget_timeout_override=5.0), seed=seed)
+    sim = Simulator(SimulatorConfig.from_profile("lenient", pget_timeout_override=5.0), seed=seed)
     await sim.start()
     rows: list[tuple[str, int, str, float]] = []
     try:
@@ -81,12 +87,55 @@ async def measure(n_logs: int) -> list[tuple[str, int, str, float]]:
     return rows
 
 
+async def measure_setup(profile: str) -> tuple[int, float]:
+    """Return the requests of a setup and the push latency (ms) of one missed call."""
+    sim = Simulator(SimulatorConfig.from_profile(profile, pget_timeout_override=5.0))
+    await sim.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = UcwaClient(
+                UcwaConfig(
+                    sign_in_address=sim.user.sign_in_address,
+                    password=sim.user.password,
+                    phone_number=sim.user.phone_number,
+                    discovery_url=sim.discovery_url,
+                ),
+                session=session,
+            )
+            await client.start()
+            await client.get_conversation_logs()
+            await client.get_missed_items()
+            setup = _requests(sim)
+            await sim.wait_for_parked_pget()
+
+            arrived = asyncio.Event()
+
+            def on_event(event: UcwaEvent) -> None:
+                if isinstance(event, ConversationLogsAdded):
+                    arrived.set()
+
+            client.subscribe(on_event)
+            began = time.perf_counter()
+            sim.add_conversation_log(direction="Incoming", status="Missed", unread=True)
+            await asyncio.wait_for(arrived.wait(), 10)
+            latency = (time.perf_counter() - began) * 1000
+            await client.close()
+    finally:
+        await sim.stop()
+    return setup, latency
+
+
 async def main() -> None:
-    """Print one table for every mailbox size."""
+    """Print one table for every mailbox size, then setup costs per pool profile."""
     print(f"{'logs':>6}  {'step':<26} {'requests':>8}  {'target':<7} {'wall ms':>8}")
     for n_logs in (10, 100, 1000):
         for step, requests, target, elapsed in await measure(n_logs):
             print(f"{n_logs:>6}  {step:<26} {requests:>8}  {target:<7} {elapsed:>8.1f}")
+    print()
+    print(f"{'profile':<8}  {'setup requests':>14}  {'push latency ms':>15}")
+    for profile in ("trace", "lenient"):
+        setup, latency = await measure_setup(profile)
+        print(f"{profile:<8}  {setup:>14}  {latency:>15.1f}")
 
 
 if __name__ == "__main__":

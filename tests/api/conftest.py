@@ -36,10 +36,14 @@ def fast(client: UcwaClient) -> UcwaClient:
     return client
 
 
-@pytest.fixture
-def sim_config() -> SimulatorConfig:
-    """Return the simulator's knobs; tests override this fixture or mutate `sim.config`."""
-    return SimulatorConfig(pget_timeout_override=1.0)
+@pytest.fixture(params=["lenient", "trace"])
+def sim_config(request: pytest.FixtureRequest) -> SimulatorConfig:
+    """Return the simulator's knobs; tests override this fixture or mutate `sim.config`.
+
+    Every test runs against both pool shapes: capability links offered at creation (lenient)
+    and offered only after makeMeAvailable, as in the reference's trace.
+    """
+    return SimulatorConfig.from_profile(request.param, pget_timeout_override=1.0)
 
 
 @pytest.fixture

@@ -59,6 +59,16 @@ def non_event_requests(sim: Simulator) -> list[str]:
     return [f"{r.method} {r.route}" for r in http_requests(sim) if r.route != "events"]
 
 
+def new_application(sim: Simulator) -> list[str]:
+    """Return the requests that replace an application, up to the first communication link.
+
+    On a pool like the reference's trace, communication's capability links (conversationLogs,
+    missedItems) appear after makeMeAvailable, so the client re-reads communication once.
+    """
+    created = ["POST applications", "POST makeMeAvailable"]
+    return [*created, "GET communication"] if sim.config.profile == "trace" else created
+
+
 def add_missed_call(sim: Simulator) -> str:
     """Log an unread missed call from Dan on the simulator (it fires missedItems updated)."""
     record = sim.add_conversation_log(

@@ -17,6 +17,7 @@ from custom_components.ucwa.api import (
     UcwaAuthenticationError,
     UcwaConnectionError,
     UcwaError,
+    UcwaLinkNotOfferedError,
     UcwaTimeoutError,
 )
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
@@ -649,7 +650,10 @@ async def test_continue_phone_audio_after_silent_application_loss(
     call = await started.continue_phone_audio(logs[0])
     routes = non_event_requests(sim)
     assert routes.count("POST applications") == 1
-    assert routes[-1] == "POST continuePhoneAudio"
+    # The dead application refused it, the new one acted on it (the channel's catch-up reads
+    # may come before or after the second POST).
+    posts = [r.status for r in http_requests(sim) if r.route == "continuePhoneAudio"]
+    assert posts == [404, 201]
     assert len(sim.callbacks) == 1
     assert call.conversation_log_id == logs[0].log_id
     await started.wait_for_invitation(call.operation_id, timeout=5)
@@ -672,12 +676,29 @@ async def test_continue_phone_audio_when_post_finds_application_gone(
 
 
 async def test_continue_phone_audio_without_link(started: UcwaClient, sim: Simulator) -> None:
-    from dataclasses import replace
-
+    """A log without continuePhoneAudio is re-read once, then refused before anything rings."""
+    sim.config.hidden_links = frozenset({"continuePhoneAudio"})
     logs = await started.get_conversation_logs(limit=1)
-    started._logs[logs[0].log_id] = replace(logs[0], continue_phone_audio_href=None)
-    with pytest.raises(UcwaError, match="does not offer"):
+    sim.reset_requests()
+    with pytest.raises(UcwaLinkNotOfferedError) as err:
         await started.continue_phone_audio(logs[0])
+    assert (err.value.rel, err.value.owner) == ("continuePhoneAudio", "conversationLog")
+    assert str(err.value) == "The server does not offer continuePhoneAudio for this account"
+    assert non_event_requests(sim) == ["GET conversationLog"]
+    assert sim.callbacks == []
+
+
+async def test_continue_phone_audio_link_found_on_re_read(
+    started: UcwaClient, sim: Simulator
+) -> None:
+    """A cached log without the link is re-read once; the fresh one offers it: one POST."""
+    sim.config.hidden_links = frozenset({"continuePhoneAudio"})
+    logs = await started.get_conversation_logs(limit=1)
+    sim.config.hidden_links = frozenset()
+    sim.reset_requests()
+    call = await started.continue_phone_audio(logs[0])
+    assert non_event_requests(sim) == ["GET conversationLog", "POST continuePhoneAudio"]
+    await started.wait_for_invitation(call.operation_id, timeout=5)
 
 
 async def test_wait_for_invitation_timeout(started: UcwaClient) -> None:

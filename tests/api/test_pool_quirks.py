@@ -24,6 +24,7 @@ from custom_components.ucwa.api import (
     UcwaAuthenticationError,
     UcwaConnectionError,
     UcwaError,
+    UcwaMalformedResponseError,
     UcwaSecurityError,
 )
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
@@ -253,7 +254,7 @@ async def test_discovery_answer_without_links(
     client = make_client(pool.url("lyncdiscover.contoso.com"))
     with pytest.raises(UcwaError, match="without a user or applications link") as err:
         await client.sign_in()
-    assert type(err.value) is UcwaError
+    assert type(err.value) is UcwaMalformedResponseError
 
 
 async def test_discovery_answer_that_is_not_json(

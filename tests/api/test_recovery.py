@@ -23,14 +23,23 @@ from custom_components.ucwa.api import (
     UcwaApiError,
     UcwaAuthenticationError,
     UcwaConnectionError,
+    UcwaConversationLogNotFoundError,
     UcwaError,
+    UcwaLinkNotOfferedError,
     UcwaTimeoutError,
 )
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
 from simulator import Simulator, SimulatorConfig
 
 from .conftest import fast
-from .helpers import Recorder, add_missed_call, count, http_requests, non_event_requests
+from .helpers import (
+    Recorder,
+    add_missed_call,
+    count,
+    http_requests,
+    new_application,
+    non_event_requests,
+)
 
 LOST = {"status": 404, "code": "NotFound", "subcode": "ApplicationNotFound"}
 
@@ -104,8 +113,7 @@ async def test_request_after_silent_application_loss_recreates_it(
     assert items.missed_conversations_count is not None
     assert non_event_requests(sim) == [
         "GET missedItems",
-        "POST applications",
-        "POST makeMeAvailable",
+        *new_application(sim),
         "GET missedItems",
     ]
     first, second = _app_ids(sim, "missedItems")
@@ -228,8 +236,7 @@ async def test_application_lost_between_list_and_batch(client: UcwaClient, sim: 
     assert non_event_requests(sim) == [
         "GET conversationLogs",
         "POST batch",
-        "POST applications",
-        "POST makeMeAvailable",
+        *new_application(sim),
         "GET conversationLogs",
         "POST batch",
     ]
@@ -292,9 +299,23 @@ async def test_without_batch_link_a_failed_get_raises(client: UcwaClient, sim: S
 
 async def test_without_conversation_logs_link(client: UcwaClient, sim: Simulator) -> None:
     sim.config.hidden_links = frozenset({"conversationLogs"})
-    with pytest.raises(UcwaError, match="does not offer"):
+    with pytest.raises(UcwaLinkNotOfferedError) as err:
         await client.get_conversation_logs(limit=5)
+    assert (err.value.rel, err.value.owner) == ("conversationLogs", "communication")
+    assert str(err.value) == "The server does not offer conversationLogs for this account"
     assert count(sim, "GET", "conversationLogs") == 0
+    assert count(sim, "GET", "communication") == 1  # re-read once after makeMeAvailable
+    with pytest.raises(UcwaLinkNotOfferedError):
+        await client.get_conversation_logs(limit=5)
+    assert count(sim, "GET", "communication") == 1  # and not again: nothing could have changed
+    missed = await client.get_missed_items()  # missed items do not need conversation logs
+    assert missed.missed_conversations_count is not None
+    # The administrator grants history; no event says so, but a caller's explicit refresh (the
+    # integration's safety poll) may re-read communication once more.
+    sim.config.hidden_links = frozenset()
+    assert await client.refresh_conversation_logs() == []  # the first list only sets a baseline
+    assert count(sim, "GET", "communication") == 2
+    assert len(await client.get_conversation_logs(limit=5)) == 5
 
 
 async def test_refresh_without_changes_reports_nothing(started: UcwaClient, sim: Simulator) -> None:
@@ -317,8 +338,7 @@ async def test_mark_as_read_after_silent_application_loss(
     await client.mark_as_read(unread)
     assert non_event_requests(sim) == [
         "POST markAsRead",
-        "POST applications",
-        "POST makeMeAvailable",
+        *new_application(sim),
         "GET conversationLogs",
         "POST batch",
         "POST markAsRead",
@@ -340,19 +360,21 @@ async def test_log_gone_after_application_loss_is_not_found(
     await sim.wait_for_request("POST", "applications")
     await sim.wait_for_parked_pget()
     sim.reset_requests()
-    with pytest.raises(UcwaApiError) as err:
+    with pytest.raises(UcwaConversationLogNotFoundError) as err:
         await started.mark_as_read(logs[0])
-    assert (err.value.status, err.value.code) == (404, "NotFound")
-    assert logs[0].log_id in str(err.value)
+    assert err.value.log_id == logs[0].log_id
+    assert str(err.value) == f"Conversation log {logs[0].log_id} not found"
     assert "POST markAsRead" not in non_event_requests(sim)
 
 
 async def test_mark_as_read_without_link(started: UcwaClient, sim: Simulator) -> None:
     sim.config.hidden_links = frozenset({"markAsRead"})
     logs = await started.get_conversation_logs(limit=1)
-    with pytest.raises(UcwaError, match="does not offer"):
+    sim.reset_requests()
+    with pytest.raises(UcwaLinkNotOfferedError) as err:
         await started.mark_as_read(logs[0])
-    assert count(sim, "POST", "markAsRead") == 0
+    assert (err.value.rel, err.value.owner) == ("markAsRead", "conversationLog")
+    assert non_event_requests(sim) == ["GET conversationLog"]  # the one re-read of the log
 
 
 async def test_delete_a_log_outside_the_listed_window(started: UcwaClient, sim: Simulator) -> None:

@@ -10,7 +10,7 @@ timeouts are set, transport failures become `UcwaConnectionError` and error bodi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 import contextlib
 from dataclasses import dataclass, field, replace
 import json
@@ -33,10 +33,14 @@ from .exceptions import (
     UcwaApplicationError,
     UcwaAuthenticationError,
     UcwaConnectionError,
+    UcwaConversationLogNotFoundError,
     UcwaError,
+    UcwaLinkNotOfferedError,
+    UcwaMalformedResponseError,
     UcwaSecurityError,
     UcwaTimeoutError,
 )
+from .links import APPLICATION, COMMUNICATION, ME, ApplicationLinks, embedded
 from .models import (
     ApplicationLost,
     ApplicationRestored,
@@ -131,27 +135,25 @@ class _Response:
         """Decode a JSON object body; anything else is the library's base error."""
         content_type = self.headers.get("Content-Type", "")
         if "json" not in content_type.lower():
-            raise UcwaError(f"Expected JSON from {self.url.host}, got {content_type or 'nothing'}")
+            raise UcwaMalformedResponseError(
+                f"Expected JSON from {self.url.host}, got {content_type or 'nothing'}"
+            )
         try:
             data = json.loads(self.body.decode("utf-8-sig"))
         except ValueError as err:
-            raise UcwaError(f"Invalid JSON from {self.url.host}") from err
+            raise UcwaMalformedResponseError(f"Invalid JSON from {self.url.host}") from err
         if not isinstance(data, dict):
-            raise UcwaError(f"Unexpected JSON from {self.url.host}")
+            raise UcwaMalformedResponseError(f"Unexpected JSON from {self.url.host}")
         return data
 
 
 @dataclass(slots=True)
 class _Application:
-    """The links of the live application the client uses (application_ref.md)."""
+    """The live application (application_ref.md): where it is, its events, the links it offers now."""
 
     href: str
     events_url: str
-    batch_url: str | None
-    me_href: str | None
-    report_activity_href: str | None
-    conversation_logs_url: str | None
-    missed_items_url: str | None
+    links: ApplicationLinks
 
 
 def _origin(url: URL | str) -> str:
@@ -201,18 +203,19 @@ def _is_lost(err: UcwaError) -> bool:
     return isinstance(err, UcwaApiError) and (err.status, err.subcode) in _LOST_APPLICATION
 
 
+def _as_list(value: object) -> list[Any]:
+    """Return an array as is, a single object as a one-item list (PayloadFormat.md), else []."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, Mapping) else []
+
+
 async def _cancel(task: asyncio.Task[Any]) -> None:
     """Cancel a helper task and wait for it, without swallowing our own cancellation."""
     task.cancel()
     await asyncio.wait({task})
     if not task.cancelled():
         task.exception()  # retrieved: the outcome of an abandoned P-GET does not matter
-
-
-def _embedded(resource: Mapping[str, Any], rel: str) -> Mapping[str, Any]:
-    embedded = resource.get("_embedded")
-    value = embedded.get(rel) if isinstance(embedded, Mapping) else None
-    return value if isinstance(value, Mapping) else {}
 
 
 class UcwaClient:
@@ -599,7 +602,9 @@ class UcwaClient:
                 self._check_redirect(url, target)
                 url = target
                 continue
-            raise UcwaError(f"{url.host} answered discovery without a user or applications link")
+            raise UcwaMalformedResponseError(
+                f"{url.host} answered discovery without a user or applications link"
+            )
         raise UcwaConnectionError(f"Autodiscovery needed more than {MAX_DISCOVERY_HOPS} hops")
 
     @staticmethod
@@ -666,29 +671,23 @@ class UcwaClient:
         href = link_href(resource, "self", base) or response.headers.get("Location")
         events = link_href(resource, "events", base)
         if not href or not events:
-            raise UcwaError("The application resource has no self or events link")
-        me = _embedded(resource, "me")
-        communication = _embedded(resource, "communication")
+            raise UcwaMalformedResponseError("The application resource has no self or events link")
+        href = urljoin(base, href)
         application = _Application(
-            href=urljoin(base, href),
-            events_url=events,
-            batch_url=link_href(resource, "batch", base),
-            me_href=link_href(me, "self", base),
-            report_activity_href=link_href(me, "reportMyActivity", base),
-            conversation_logs_url=link_href(communication, "conversationLogs", base),
-            missed_items_url=link_href(communication, "missedItems", base),
+            href=href, events_url=events, links=ApplicationLinks(resource, base, href)
         )
-        if make_me_available := link_href(me, "makeMeAvailable", base):
-            await self._make_me_available(make_me_available)
+        if make_me_available := application.links.get(ME, "makeMeAvailable"):
+            await self._make_me_available(make_me_available, application.links)
         self._app = application
         self._generation += 1
         self._drop_caches(logs=True)
 
-    async def _make_me_available(self, href: str) -> None:
+    async def _make_me_available(self, href: str, links: ApplicationLinks) -> None:
         """Leave lurker mode with the modalities phone audio needs (makeMeAvailable_ref.md).
 
         The phone number given here becomes the server's default for continuePhoneAudio. A 409
-        AlreadyExists means an earlier call already did it.
+        AlreadyExists means an earlier call already did it. Either way me and communication may
+        now offer capability links they did not (ReceiveAnIM.md), so they may be re-read once.
         """
         body: dict[str, Any] = {
             "signInAs": "Online",
@@ -703,6 +702,17 @@ class UcwaClient:
         except UcwaApiError as err:
             if (err.status, err.subcode) != (409, "AlreadyExists"):
                 raise
+        links.changed(ME)
+        links.changed(COMMUNICATION)
+
+    async def _read_resource(self, href: str) -> tuple[Mapping[str, Any], str]:
+        """GET a resource to learn its current links (the reader the links room is given)."""
+        response = await self._request("GET", href)
+        return response.json(), str(response.url)
+
+    async def _link(self, app: _Application, owner: str, rel: str) -> str:
+        """Return a link of the live application's resources, re-reading its owner once if needed."""
+        return await app.links.require(owner, rel, self._read_resource)
 
     async def _ensure_application(self) -> _Application:
         """Return the live application, creating it (again) first when it is missing.
@@ -736,20 +746,19 @@ class UcwaClient:
             self._drop_caches(logs=True)
 
     async def _app_request(
-        self, method: str, url_of: Callable[[_Application], str | None], **kwargs: Any
+        self, method: str, url_of: Callable[[_Application], Awaitable[str]], **kwargs: Any
     ) -> _Response:
         """Send a request to a link of the application, recreating the application once if lost.
 
-        `url_of` picks the link from the (possibly new) application. Only requests the server did
-        not act on are repeated: a lost application answers 404/410 before doing anything.
+        `url_of` finds the link on the (possibly new) application; it may re-read the link's
+        owner. Only requests the server did not act on are repeated: a lost application answers
+        404/410 before doing anything.
         """
         for attempt in range(2):
             app = await self._ensure_application()
             generation = self._generation
-            url = url_of(app)
-            if url is None:
-                raise UcwaError("The server does not offer this operation now")
             try:
+                url = await url_of(app)
                 return await self._request(method, url, **kwargs)
             except UcwaApiError as err:
                 if not _is_lost(err) or attempt:
@@ -767,20 +776,20 @@ class UcwaClient:
                 _LOGGER.debug("reportMyActivity failed: %s", err)
 
     async def report_activity(self) -> None:
-        """POST reportMyActivity once (MeDashboard.md), finding its link on `me` if needed."""
+        """POST reportMyActivity once (MeDashboard.md); its link appears on `me` with presence.
+
+        A 409 MakeMeAvailableRequired means the server put the user back in lurker mode: me is
+        re-read and makeMeAvailable sent again if me offers it.
+        """
         app = await self._ensure_application()
-        if app.report_activity_href is None and app.me_href is not None:
-            me = (await self._request("GET", app.me_href)).json()
-            app.report_activity_href = link_href(me, "reportMyActivity", app.me_href)
         try:
-            await self._app_request("POST", lambda a: a.report_activity_href)
+            await self._app_request("POST", lambda a: self._link(a, ME, "reportMyActivity"))
         except UcwaApiError as err:
             if (err.status, err.subcode) != (409, "MakeMeAvailableRequired"):
                 raise
-            if app.me_href is not None:
-                me = (await self._request("GET", app.me_href)).json()
-                if make_me_available := link_href(me, "makeMeAvailable", app.me_href):
-                    await self._make_me_available(make_me_available)
+            app.links.changed(ME)
+            if href := await app.links.find(ME, "makeMeAvailable", self._read_resource):
+                await self._make_me_available(href, app.links)
 
     async def close(self) -> None:
         """Stop the event channel, delete the application and close a session we created."""
@@ -893,6 +902,7 @@ class UcwaClient:
         # until a P-GET fails (and again once one succeeds).
         self._events_ok = True
         url: str | None = None
+        channel_app: _Application | None = None
         pending: asyncio.Task[_Response] | None = None
         try:
             while True:
@@ -919,6 +929,7 @@ class UcwaClient:
                 replaced = url is not None and generation != self._generation
                 if url is None or replaced:
                     generation, url, failures = self._generation, app.events_url, 0
+                    channel_app = app
                     if pending is not None:
                         await _cancel(pending)
                         pending = None
@@ -981,7 +992,8 @@ class UcwaClient:
                     url = next_url
                 pending = asyncio.create_task(self._pget(url))
                 try:
-                    await self._process_batch(batch, base)
+                    assert channel_app is not None
+                    await self._process_batch(batch, base, channel_app.links)
                 except Exception:
                     # One malformed batch must not end push updates for good.
                     _LOGGER.exception("Error while handling a UCWA event batch")
@@ -990,22 +1002,31 @@ class UcwaClient:
             if pending is not None:
                 await _cancel(pending)
 
-    async def _process_batch(self, batch: Mapping[str, Any], base: str) -> None:
-        """Turn one event batch into typed events, in the order the server listed them."""
-        senders = batch.get("sender")
+    async def _process_batch(
+        self, batch: Mapping[str, Any], base: str, links: ApplicationLinks
+    ) -> None:
+        """Turn one event batch into typed events, in the order the server listed them.
+
+        Events about me and communication update the links those resources offer (`links`, of
+        the application whose channel this is) before anything else reads them.
+        """
         missed_items_changed = False
-        for sender in senders if isinstance(senders, list) else ():
-            events = sender.get("events") if isinstance(sender, Mapping) else None
-            for event in events if isinstance(events, list) else ():
+        missed_items: Mapping[str, Any] | None = None
+        for sender in _as_list(batch.get("sender")):
+            if not isinstance(sender, Mapping):
+                continue
+            for event in _as_list(sender.get("events")):
                 if not isinstance(event, Mapping) or not isinstance(event.get("link"), Mapping):
                     continue
+                links.apply_event(sender.get("rel"), event, base)
                 rel = event["link"].get("rel")
                 if rel == "phoneAudioInvitation":
                     self._on_invitation_event(event, base)
                 elif rel == "missedItems":
                     missed_items_changed = True
+                    missed_items = embedded(event, "missedItems")
         if missed_items_changed:
-            await self._catch_up()
+            await self._catch_up(missed_items)
 
     def _on_invitation_event(self, event: Mapping[str, Any], base: str) -> None:
         parsed = PhoneAudioInvitationEvent.from_json(event, base)
@@ -1025,14 +1046,18 @@ class UcwaClient:
         if waiter is not None and not waiter.done():
             waiter.set_result(parsed)
 
-    async def _catch_up(self) -> None:
+    async def _catch_up(self, missed_items: Mapping[str, Any] | None = None) -> None:
         """Re-read missed items and the log list, reporting what changed; never raises.
 
         Runs on a `missedItems updated` event, and after the application was replaced, since the
-        old application's events were lost with it.
+        old application's events were lost with it. `missed_items` is the resource when the event
+        embedded it (EventsInUCWA.md allows that), which saves reading it.
         """
         try:
-            await self._on_missed_items_updated()
+            await self._on_missed_items_updated(missed_items)
+        except UcwaLinkNotOfferedError as err:
+            # A policy, not a failure: it would say the same on every missed call.
+            _LOGGER.debug("Not re-reading: %s", err)
         except UcwaError as err:
             _LOGGER.warning("Could not re-read missed items and logs: %s", err)
         except Exception:
@@ -1044,12 +1069,15 @@ class UcwaClient:
         while len(self._invitation_ops) > _KEPT_OPERATIONS:
             self._invitation_ops.pop(next(iter(self._invitation_ops)))
 
-    async def _on_missed_items_updated(self) -> None:
-        """Handle `missedItems updated`: the event is link-only, so re-read it, then the logs."""
-        self._missed_items = None
-        missed = await self.get_missed_items()
+    async def _on_missed_items_updated(self, resource: Mapping[str, Any] | None) -> None:
+        """Handle `missedItems updated`: take or re-read the counters, then re-read the logs."""
+        if resource is not None:
+            missed = self._missed_items = MissedItems.from_json(resource)
+        else:
+            self._missed_items = None
+            missed = await self.get_missed_items()
         self._emit(MissedItemsUpdated(missed_items=missed))
-        await self.refresh_conversation_logs()
+        await self._refresh_logs()
 
     def _drop_caches(self, *, logs: bool = False) -> None:
         """Forget what events would have told us; with `logs`, also hrefs of a dead application."""
@@ -1061,10 +1089,18 @@ class UcwaClient:
     # ------------------------------------------------------------------ missed items and logs
 
     async def get_missed_items(self, *, force: bool = False) -> MissedItems:
-        """Return the missed-items counters; served from cache while events flow, unless `force`."""
+        """Return the missed-items counters; served from cache while events flow, unless `force`.
+
+        `force` (a safety poll) also allows one re-read of communication if missedItems was
+        missing, as refresh_conversation_logs does for conversationLogs.
+        """
         if self._missed_items is not None and self.events_flowing and not force:
             return self._missed_items
-        response = await self._app_request("GET", lambda app: app.missed_items_url)
+        if force and (app := self._app) is not None:
+            app.links.changed(COMMUNICATION)
+        response = await self._app_request(
+            "GET", lambda app: self._link(app, COMMUNICATION, "missedItems")
+        )
         self._missed_items = MissedItems.from_json(response.json())
         return self._missed_items
 
@@ -1096,10 +1132,9 @@ class UcwaClient:
     async def _read_log_list(self, limit: int) -> list[str]:
         """GET the list with `?limit=`, fetch unknown details, and remember the order."""
 
-        def list_url(app: _Application) -> str | None:
-            if app.conversation_logs_url is None:
-                return None
-            return str(URL(app.conversation_logs_url).update_query(limit=str(limit)))
+        async def list_url(app: _Application) -> str:
+            url = await self._link(app, COMMUNICATION, "conversationLogs")
+            return str(URL(url).update_query(limit=str(limit)))
 
         for attempt in range(2):
             generation = self._generation
@@ -1140,9 +1175,11 @@ class UcwaClient:
                 try:
                     data = part.json()
                 except ValueError as err:
-                    raise UcwaError(f"Unreadable conversation log ({part.status})") from err
+                    raise UcwaMalformedResponseError(
+                        f"Unreadable conversation log ({part.status})"
+                    ) from err
                 if not isinstance(data, dict):
-                    raise UcwaError("A conversation log that is not a JSON object")
+                    raise UcwaMalformedResponseError("A conversation log that is not a JSON object")
                 logs.append(ConversationLog.from_json(data, href, href=href))
         return logs
 
@@ -1153,13 +1190,15 @@ class UcwaClient:
     async def _batch(self, hrefs: Sequence[str]) -> list[BatchPart]:
         """POST one batch of GETs; on 429 (none of it ran) split it and try again later."""
         app = self._app
-        if app is None or app.batch_url is None:
+        batch_url = app.links.get(APPLICATION, "batch") if app is not None else None
+        if batch_url is None:
+            # Batching only saves requests: without the link, one GET per log does the same.
             return [await self._single_get(href) for href in hrefs]
         content_type, body = build_batch_request([URL(href) for href in hrefs])
         try:
             response = await self._request(
                 "POST",
-                app.batch_url,
+                batch_url,
                 data=body,
                 content_type=content_type,
                 accept="multipart/batching",
@@ -1173,9 +1212,11 @@ class UcwaClient:
         try:
             parts = parse_batch_response(response.headers.get("Content-Type", ""), response.body)
         except ValueError as err:
-            raise UcwaError(f"Unreadable batch response: {err}") from err
+            raise UcwaMalformedResponseError(f"Unreadable batch response: {err}") from err
         if len(parts) != len(hrefs):
-            raise UcwaError(f"Batch answered {len(parts)} parts for {len(hrefs)} requests")
+            raise UcwaMalformedResponseError(
+                f"Batch answered {len(parts)} parts for {len(hrefs)} requests"
+            )
         return parts
 
     async def _single_get(self, href: str) -> BatchPart:
@@ -1195,7 +1236,16 @@ class UcwaClient:
 
         The reference has no conversationLog event: the client calls this on missedItems
         changes, and callers may call it to pick up answered calls, which change no counter.
+        A caller asking for the server's current state (a safety poll) also lets the client
+        re-read communication once if it offered no conversationLogs link: a policy may have
+        changed without an event saying so.
         """
+        if (app := self._app) is not None:
+            app.links.changed(COMMUNICATION)
+        return await self._refresh_logs()
+
+    async def _refresh_logs(self) -> list[ConversationLog]:
+        """Re-read the list and report new logs (the event-driven path: no extra re-read)."""
         async with self._refresh_lock:
             limit = max(self._list_limit, DEFAULT_LOG_LIMIT)
             ids = await self._read_log_list(limit)
@@ -1218,21 +1268,36 @@ class UcwaClient:
             await self._read_log_list(max(self._list_limit, DEFAULT_LOG_LIMIT))
         cached = self._logs.get(log.log_id)
         if cached is None:
-            raise UcwaApiError(404, "NotFound", None, f"Conversation log {log.log_id} not found")
+            raise UcwaConversationLogNotFoundError(log.log_id)
         return cached
 
+    async def _log_link(
+        self, log: ConversationLog, rel: str, pick: Callable[[ConversationLog], str | None]
+    ) -> str:
+        """Return a link of the log, re-reading the log once when its representation lacks it."""
+        if (url := pick(log)) is not None:
+            return url
+        response = await self._request("GET", log.href)
+        fresh = ConversationLog.from_json(response.json(), str(response.url), href=log.href)
+        self._logs[fresh.log_id] = fresh
+        if (url := pick(fresh)) is None:
+            raise UcwaLinkNotOfferedError(rel, "conversationLog")
+        return url
+
     async def _log_request(
-        self, method: str, log: ConversationLog, pick: Callable[[ConversationLog], str | None]
+        self,
+        method: str,
+        log: ConversationLog,
+        rel: str,
+        pick: Callable[[ConversationLog], str | None],
     ) -> ConversationLog:
         """Send a request to one of the log's links, re-finding the log once if the app was lost."""
         for attempt in range(2):
             await self._ensure_application()
             generation = self._generation
             current = await self._current_log(log)
-            url = pick(current)
-            if url is None:
-                raise UcwaError("The server does not offer this operation for the log")
             try:
+                url = await self._log_link(current, rel, pick)
                 await self._request(method, url)
             except UcwaApiError as err:
                 if not _is_lost(err) or attempt:
@@ -1244,11 +1309,13 @@ class UcwaClient:
 
     async def mark_as_read(self, log: ConversationLog) -> None:
         """POST the log's markAsRead link (the server then updates missedItems)."""
-        await self._log_request("POST", log, lambda current: current.mark_as_read_href)
+        await self._log_request(
+            "POST", log, "markAsRead", lambda current: current.mark_as_read_href
+        )
 
     async def delete_conversation_log(self, log: ConversationLog) -> None:
         """DELETE the log from the user's mailbox."""
-        current = await self._log_request("DELETE", log, lambda current: current.href)
+        current = await self._log_request("DELETE", log, "self", lambda current: current.href)
         self._logs.pop(current.log_id, None)
         if self._log_list is not None and current.log_id in self._log_list:
             self._log_list.remove(current.log_id)
@@ -1285,13 +1352,12 @@ class UcwaClient:
                 self._kick.set()
                 await self._wait_for_pget(pget_before, self.request_timeout)
             current = await self._current_log(log)
-            if current.continue_phone_audio_href is None:
-                raise UcwaError("The server does not offer continuePhoneAudio for this log")
             pget_count = self._pget_count
             try:
-                response = await self._request(
-                    "POST", current.continue_phone_audio_href, json_body=body
+                url = await self._log_link(
+                    current, "continuePhoneAudio", lambda log: log.continue_phone_audio_href
                 )
+                response = await self._request("POST", url, json_body=body)
                 break
             except UcwaApiError as err:
                 if _is_lost(err) and not retried_lost:
@@ -1310,7 +1376,7 @@ class UcwaClient:
                 raise
         location = response.headers.get("Location")
         if not location:
-            raise UcwaError("continuePhoneAudio answered without a Location")
+            raise UcwaMalformedResponseError("continuePhoneAudio answered without a Location")
         app = self._app
         pool = str(URL(app.href).origin()) if app else str(response.url.origin())
         href = urljoin(pool + "/", location)
