@@ -23,6 +23,7 @@ from .api import (
     UcwaApplicationError,
     UcwaAuthenticationError,
     UcwaConnectionError,
+    UcwaConversationLogNotFoundError,
     UcwaError,
     UcwaLinkNotOfferedError,
     UcwaTimeoutError,
@@ -152,6 +153,9 @@ async def _async_continue_phone_audio(call: ServiceCall) -> ServiceResponse:
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth") from err
     except UcwaLinkNotOfferedError as err:
         raise _missing_capability_error(err) from err
+    except UcwaConversationLogNotFoundError as err:
+        # Deleted on the server since the sensors last saw it.
+        raise _validation_error("conversation_log_not_found", conversation_log=err.log_id) from err
     except UcwaApiError as err:
         if isinstance(err, UcwaApplicationError):
             coordinator.async_create_application_issue(err)

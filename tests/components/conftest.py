@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Generator
+import json
+from pathlib import Path
 from typing import Any
-from unittest.mock import AsyncMock, patch
+from unittest.mock import AsyncMock, MagicMock, patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_VERIFY_SSL
@@ -16,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry  # type
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension  # type: ignore[import-untyped,unused-ignore]
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.ucwa.api import ConversationLog, MissedItems
 from custom_components.ucwa.const import (
     CONF_DISCOVERY_URL,
     CONF_ENDPOINT_ID,
@@ -138,3 +141,61 @@ async def wait_for_state(
         return await asyncio.wait_for(future, seconds)
     finally:
         unsub()
+
+
+REFERENCE = Path(__file__).parent.parent / "fixtures" / "reference"
+POOL = "https://pool.contoso.com"
+"""Where the reference samples' relative hrefs resolve for the mocked client."""
+
+
+def reference_sample(name: str) -> dict[str, Any]:
+    """Load one of the reference's JSON samples (tests/fixtures/reference, CC BY 4.0 Microsoft)."""
+    sample = json.loads((REFERENCE / f"{name}.json").read_text(encoding="utf-8"))
+    body: dict[str, Any] = sample["body"]
+    return body
+
+
+@pytest.fixture
+def mock_client() -> Generator[MagicMock]:
+    """Replace the client with an autospec mock serving the reference's own samples.
+
+    For the fast error tables of the flows and the action: the mock raises what a test sets as
+    `side_effect` and knows nothing of the network. Everything else runs against the simulator.
+    """
+    log = ConversationLog.from_json(
+        reference_sample("conversationLog_ref__get-json-response"), POOL
+    )
+    missed = MissedItems.from_json(reference_sample("missedItems_ref__get-json-response"))
+    with patch("custom_components.ucwa.coordinator.UcwaClient", autospec=True) as client_class:
+        client = client_class.return_value
+        client.get_conversation_logs.return_value = [log]
+        client.refresh_conversation_logs.return_value = []
+        client.get_missed_items.return_value = missed
+        client.subscribe.return_value = lambda: None
+        yield client
+
+
+@pytest.fixture
+async def mock_loaded_entry(
+    hass: HomeAssistant, mock_client: MagicMock
+) -> AsyncGenerator[MockConfigEntry]:
+    """Return an entry set up with the mocked client (no simulator)."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="alice@contoso.com",
+        unique_id="alice@contoso.com",
+        data={
+            CONF_SIGN_IN_ADDRESS: "alice@contoso.com",
+            CONF_PASSWORD: "secret",
+            CONF_PHONE_NUMBER: "+14255551234",
+            CONF_VERIFY_SSL: True,
+            CONF_ENDPOINT_ID: ENDPOINT_ID,
+        },
+        entry_id=ENTRY_ID,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)

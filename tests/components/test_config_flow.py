@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from unittest.mock import AsyncMock, patch
+from unittest.mock import AsyncMock, MagicMock
 
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
@@ -30,8 +30,6 @@ from simulator import Simulator
 from .conftest import ENDPOINT_ID, entry_data
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
-
-SIGN_IN = "custom_components.ucwa.api.UcwaClient.sign_in"
 
 
 def user_input(sim: Simulator, **changes: Any) -> dict[str, Any]:
@@ -133,21 +131,31 @@ async def test_user_flow_errors_then_recovery(
     ],
 )
 async def test_user_flow_client_errors(
-    hass: HomeAssistant, simulator: Simulator, exception: Exception, error: str
+    hass: HomeAssistant,
+    mock_client: MagicMock,
+    mock_setup_entry: AsyncMock,
+    exception: Exception,
+    error: str,
 ) -> None:
     """Every client error maps to a form error, and the flow recovers."""
+    data = {
+        CONF_SIGN_IN_ADDRESS: "alice@contoso.com",
+        CONF_PASSWORD: "secret",
+        CONF_PHONE_NUMBER: "+14255551234",
+        CONF_VERIFY_SSL: True,
+    }
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    with patch(SIGN_IN, side_effect=exception):
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], user_input(simulator)
-        )
+    mock_client.sign_in.side_effect = exception
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": error}
+    mock_client.close.assert_awaited_once()
 
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], user_input(simulator)
-    )
+    mock_client.sign_in.side_effect = None
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert mock_client.sign_in.await_count == 2
+    mock_setup_entry.assert_awaited_once()
 
 
 async def test_user_flow_already_configured(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
-from unittest.mock import patch
+from unittest.mock import MagicMock, patch
 
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import Event, HomeAssistant, callback
@@ -17,9 +17,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry  # type
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator  # type: ignore[import-untyped,unused-ignore]
 
 from custom_components.ucwa.api import (
+    UcwaApiError,
     UcwaApplicationError,
     UcwaAuthenticationError,
-    UcwaError,
+    UcwaConnectionError,
+    UcwaConversationLogNotFoundError,
+    UcwaLinkNotOfferedError,
+    UcwaMalformedResponseError,
     UcwaTimeoutError,
 )
 from custom_components.ucwa.const import CONF_PHONE_NUMBER, DOMAIN
@@ -417,27 +421,57 @@ async def test_dropped_connection(
             ),
         ),
         (
-            UcwaError("The server does not offer continuePhoneAudio for this log"),
+            UcwaMalformedResponseError("continuePhoneAudio answered without a Location"),
             "request_failed",
             (
-                "The Skype for Business request failed: The server does not offer "
-                "continuePhoneAudio for this log"
+                "The Skype for Business request failed: continuePhoneAudio answered without a "
+                "Location"
+            ),
+        ),
+        (
+            UcwaLinkNotOfferedError("continuePhoneAudio", "conversationLog"),
+            "link_not_offered",
+            "The server does not offer continuePhoneAudio for this account",
+        ),
+        (
+            UcwaConversationLogNotFoundError("534e445ee854436a8abe02c24985f78a"),
+            "conversation_log_not_found",
+            "There is no recent conversation log with the ID 534e445ee854436a8abe02c24985f78a",
+        ),
+        (
+            UcwaConnectionError("Error talking to pool.contoso.com (POST): ClientOSError"),
+            "cannot_connect",
+            (
+                "Could not reach the Skype for Business server: Error talking to "
+                "pool.contoso.com (POST): ClientOSError"
+            ),
+        ),
+        (
+            UcwaApiError(409, "Conflict", "AlreadyExists"),
+            "continue_phone_audio_failed",
+            (
+                "The Skype for Business server refused the call-back: HTTP 409, code Conflict, "
+                "subcode AlreadyExists"
             ),
         ),
     ],
 )
 async def test_client_failures(
     hass: HomeAssistant,
-    setup_integration: MockConfigEntry,
+    *,
+    mock_client: MagicMock,
+    mock_loaded_entry: MockConfigEntry,
     exception: Exception,
     key: str,
     message: str,
 ) -> None:
     """Failures without a UCWA error body map to their own translated messages."""
-    with patch(CLIENT_CALL, side_effect=exception), pytest.raises(HomeAssistantError) as err:
+    mock_client.continue_phone_audio.side_effect = exception
+    with pytest.raises(HomeAssistantError) as err:
         await call(hass)
     assert err.value.translation_key == key
     assert str(err.value) == message
+    mock_client.continue_phone_audio.assert_awaited_once()
 
 
 async def test_refused_credentials_start_reauth(

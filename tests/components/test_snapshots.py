@@ -85,6 +85,7 @@ def only_platform(platform: Platform) -> Generator[None]:
 @pytest.mark.parametrize("platform", [Platform.SENSOR, Platform.EVENT])
 async def test_entities(
     hass: HomeAssistant,
+    *,
     frozen: FrozenDateTimeFactory,
     only_platform: None,
     setup_integration: MockConfigEntry,
