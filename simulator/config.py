@@ -94,7 +94,7 @@ class SimulatorConfig:
     """Seconds; the reference gives 8 h for authenticated users."""
 
     # Shape of the pool: which links appear when, and how the JSON is written
-    profile: Profile = "lenient"
+    profile: Profile = "trace"
     """"trace" behaves like the reference's own trace (CreateAnApplication.md, ReceiveAnIM.md):
     conversationLogs, missedItems and startPhoneAudio are capability links that appear only after
     makeMeAvailable, announced by a `communication` `updated` event. "lenient" offers every
