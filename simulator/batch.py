@@ -1,17 +1,22 @@
-"""multipart/batching: the batch resource's envelope (BatchingRequests.md, batch_ref.md).
+"""The batch resource: its multipart/batching envelope (BatchingRequests.md, batch_ref.md) and its handler.
 
-Parsing and formatting only; the server runs each part through its ordinary dispatch.
+Each part runs through the ordinary dispatch, so it is recorded, counted and faulted like a
+request on its own connection.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
+from urllib.parse import parse_qsl, urlsplit
 import uuid
 
 from multidict import CIMultiDict
 
-from simulator.wire import BOM, Reply
+from simulator.config import SimulatorConfig
+from simulator.state import Application
+from simulator.wire import BOM, Call, Reply, UcwaReplyError
 
 
 class BatchFormatError(ValueError):
@@ -106,3 +111,48 @@ def format_batch(replies: list[Reply]) -> tuple[bytes, str]:
         out.append(head + payload + b"\r\n")
     out.append(f"--{boundary}--\r\n".encode())
     return b"".join(out), f'multipart/batching; boundary="{boundary}"'
+
+
+class BatchHandlers:
+    """The batch handler; `dispatch` is the one every request goes through."""
+
+    def __init__(
+        self, config: SimulatorConfig, dispatch: Callable[[Call], Awaitable[Reply]]
+    ) -> None:
+        """Parts go back to `dispatch`, which is how they are recorded and faulted."""
+        self.config = config
+        self.dispatch = dispatch
+
+    async def post_batch(self, call: Call, app: Application | None, _: dict[str, str]) -> Reply:
+        """Run each part through the ordinary dispatch; answer the parts in request order."""
+        assert app is not None
+        try:
+            boundary = boundary_of(call.headers.get("Content-Type", ""))
+        except BatchFormatError as err:
+            raise UcwaReplyError(415, "UnsupportedMediaType", message=str(err)) from None
+        try:
+            parts = parse_batch(call.body, boundary)
+        except (BatchFormatError, UnicodeDecodeError) as err:
+            raise UcwaReplyError(400, "BadRequest", "DeserializationFailure", str(err)) from None
+        if len(parts) > self.config.batch_limit:
+            raise UcwaReplyError(429, "TooManyRequests")
+        replies = [await self.dispatch(_inner_call(call, part)) for part in parts]
+        body, content_type = format_batch(replies)
+        return Reply(200, body, content_type)
+
+
+def _inner_call(call: Call, part: BatchPart) -> Call:
+    """Return a part as a call of its own; it inherits the batch's Authorization unless it has one."""
+    target = urlsplit(part.target)
+    headers = CIMultiDict(part.headers)
+    if "Authorization" not in headers and "Authorization" in call.headers:
+        headers["Authorization"] = call.headers["Authorization"]
+    return Call(
+        method=part.method,
+        path=target.path,
+        query=dict(parse_qsl(target.query, keep_blank_values=True)),
+        headers=headers,
+        body=part.body,
+        origin=call.origin,
+        in_batch=True,
+    )

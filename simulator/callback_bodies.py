@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from simulator.representations import Hrefs
+from simulator.representations import Hrefs, event
 from simulator.state import PhoneAudioInvitation, User
 from simulator.wire import json_date
 
@@ -108,3 +108,62 @@ def phone_audio_body(h: Hrefs, inv: PhoneAudioInvitation) -> dict[str, Any]:
     if inv.phone_audio_state == "Connected":
         rels["holdPhoneAudio"] = f"{href}/holdPhoneAudio"
     return {"rel": "phoneAudio", "state": inv.phone_audio_state, "_links": h.links(**rels)}
+
+
+def participants_body(
+    h: Hrefs, conversation_href: str, people: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Return a conversation's participants collection: links to each participant."""
+    return {
+        "rel": "participants",
+        "_links": {
+            "self": {"href": f"{conversation_href}/participants"},
+            "participant": h.many([p["_links"]["self"]["href"] for p in people]),
+        },
+    }
+
+
+def conversations_body(h: Hrefs, live: list[PhoneAudioInvitation]) -> dict[str, Any]:
+    """Return the application's conversations collection: links to those still going on."""
+    links: dict[str, Any] = {"self": {"href": h.under("communication/conversations")}}
+    if live:
+        links["conversation"] = h.many([h.conversation(inv.conversation_id) for inv in live])
+    return {"rel": "conversations", "_links": links}
+
+
+# Events -----------------------------------------------------------------------------------------
+
+
+def conversation_added_event(h: Hrefs, inv: PhoneAudioInvitation, user: User) -> dict[str, Any]:
+    """`conversation added` (sender communication) when the call-back starts."""
+    body = conversation_body(h, inv, user)
+    return event(h, "conversation", h.conversation(inv.conversation_id), "added", body)
+
+
+def invitation_event(h: Hrefs, inv: PhoneAudioInvitation, user: User, kind: str) -> dict[str, Any]:
+    """`phoneAudioInvitation started/updated/completed`, always embedded as the reference shows.
+
+    A completed event carries the outcome: status, and the reason when the call failed.
+    """
+    body: dict[str, Any] = {
+        "link": {"rel": "phoneAudioInvitation", "href": h.invitation(inv.invitation_id)},
+        "_embedded": {"phoneAudioInvitation": invitation_body(h, inv, user)},
+        "type": kind,
+    }
+    if kind == "completed" and inv.status is not None:
+        body["status"] = inv.status
+        if inv.reason is not None:
+            body["reason"] = dict(inv.reason)
+    return body
+
+
+def phone_audio_event(h: Hrefs, inv: PhoneAudioInvitation) -> dict[str, Any]:
+    """`phoneAudio updated` (sender conversation) on every change of the call's audio state."""
+    href = f"{h.conversation(inv.conversation_id)}/phoneAudio"
+    return event(h, "phoneAudio", href, "updated", phone_audio_body(h, inv))
+
+
+def conversation_deleted_event(h: Hrefs, inv: PhoneAudioInvitation) -> dict[str, Any]:
+    """`conversation deleted` (sender communication) when the call ends: a link only."""
+    link = {"rel": "conversation", "href": h.conversation(inv.conversation_id)}
+    return {"link": link, "type": "deleted"}

@@ -15,6 +15,7 @@ from simulator.peripheral import resource_body
 from simulator.state import (
     Application,
     ConversationLogRecord,
+    EventChannel,
     Recipient,
     User,
 )
@@ -299,6 +300,40 @@ def event(
         body["_embedded"] = {rel: resource}
     body["type"] = kind
     return body
+
+
+def communication_updated_event(h: Hrefs, app: Application) -> dict[str, Any]:
+    """`communication updated` after makeMeAvailable: always embedded, as the reference's trace shows it."""
+    return {
+        "link": {"rel": "communication", "href": h.under("communication")},
+        "_embedded": {"communication": communication_body(h, app)},
+        "type": "updated",
+    }
+
+
+def events_body(h: Hrefs, channel: EventChannel, ack: int) -> dict[str, Any]:
+    """Return batch `ack` of the channel: consecutive events of one sender share a sender entry."""
+    onward = "resume" if ack in channel.resumed else "next"
+    body: dict[str, Any] = {
+        "_links": {"self": {"href": h.events(ack)}, onward: {"href": h.events(ack + 1)}}
+    }
+    senders: list[dict[str, Any]] = []
+    for item in channel.batches.get(ack, []):
+        last = senders[-1] if senders else None
+        if last is not None and (last["rel"], last["href"]) == (item.sender_rel, item.sender_href):
+            last["events"].append(item.body)
+        else:
+            senders.append(
+                {"rel": item.sender_rel, "href": item.sender_href, "events": [item.body]}
+            )
+    if senders:
+        body["sender"] = senders
+    return body
+
+
+def resync_body(h: Hrefs, acked: int) -> dict[str, Any]:
+    """Return the answer to an `ack` out of range: only a link back to the oldest unacknowledged batch."""
+    return {"_links": {"resync": {"href": h.events(acked)}}}
 
 
 # Conversation logs ------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """What the simulated pool and mailbox remember, as plain dataclasses.
 
-The HTTP layer (`server.py`) reads and changes these; `representations.py` turns them into the
-JSON the reference shows. Times that drive expiry are `time.monotonic()` seconds; times that reach
+The resource families' handlers read and change these (shared through `pool.Pool`);
+`representations.py` turns them into the JSON the reference shows. Times that drive expiry are `time.monotonic()` seconds; times that reach
 the wire are aware UTC datetimes.
 """
 
