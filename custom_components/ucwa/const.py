@@ -24,6 +24,16 @@ ATTR_PHONE_NUMBER: Final = "phone_number"
 ATTR_OPERATION_ID: Final = "operation_id"
 ATTR_INVITATION: Final = "invitation"
 MAX_OPERATION_ID_LENGTH: Final = 50
+# Words a person can put in `conversation_log` instead of a stable id.
+CONVERSATION_LOG_LAST: Final = "last"
+CONVERSATION_LOG_LAST_MISSED: Final = "last_missed"
+
+# Action `ucwa.mark_as_read` and the response-only `ucwa.get_conversation_logs`.
+SERVICE_MARK_AS_READ: Final = "mark_as_read"
+SERVICE_GET_CONVERSATION_LOGS: Final = "get_conversation_logs"
+ATTR_LIMIT: Final = "limit"
+ATTR_MISSED_ONLY: Final = "missed_only"
+ATTR_CONVERSATION_LOGS: Final = "conversation_logs"
 
 # Attributes of the last-conversation sensors and of the event entity.
 ATTR_CONVERSATION_LOG_ID: Final = "conversation_log_id"

@@ -35,6 +35,8 @@ from .const import (
     ATTR_INVITATION,
     ATTR_OPERATION_ID,
     ATTR_PHONE_NUMBER,
+    CONVERSATION_LOG_LAST,
+    CONVERSATION_LOG_LAST_MISSED,
     DOMAIN,
     MAX_OPERATION_ID_LENGTH,
     PHONE_NUMBER_RE,
@@ -43,6 +45,7 @@ from .const import (
 from .coordinator import (
     CONVERSATION_LOGS,
     UcwaConfigEntry,
+    UcwaData,
     api_error_placeholders,
     capability_reason,
     default_phone_number,
@@ -91,19 +94,31 @@ def _phone_number(entry: UcwaConfigEntry, call: ServiceCall) -> str:
     return number
 
 
-def _conversation_log(entry: UcwaConfigEntry, call: ServiceCall) -> ConversationLog:
-    """Return the log to continue: the given stable id, else the most recent one."""
-    data = entry.runtime_data.data
+def resolve_conversation_log(data: UcwaData, reference: str | None) -> ConversationLog:
+    """Find the log a person means: `last`, `last_missed` or a stable id (left out: `last`).
+
+    The same words work in every action and for the buttons, so nobody has to copy a 32-hex id
+    out of a sensor's attributes to call someone back.
+    """
     if data.conversation_logs is None:
         raise _missing_capability_error(data.unavailable[CONVERSATION_LOGS])
-    if (log_id := call.data.get(ATTR_CONVERSATION_LOG)) is None:
+    if reference in (None, CONVERSATION_LOG_LAST):
         if not data.conversation_logs:
             raise _validation_error("no_conversation_logs")
-        log = data.conversation_logs[0]
-    elif (found := data.find_log(log_id)) is None:
-        raise _validation_error("conversation_log_not_found", conversation_log=log_id)
-    else:
-        log = found
+        return data.conversation_logs[0]
+    if reference == CONVERSATION_LOG_LAST_MISSED:
+        if not (missed := data.missed_conversation_logs):
+            raise _validation_error("no_missed_conversation_logs")
+        return missed[0]
+    assert reference is not None
+    if (found := data.find_log(reference)) is None:
+        raise _validation_error("conversation_log_not_found", conversation_log=reference)
+    return found
+
+
+def _conversation_log(entry: UcwaConfigEntry, call: ServiceCall) -> ConversationLog:
+    """Return the log to continue, refused before sending when the server offers no call-back."""
+    log = resolve_conversation_log(entry.runtime_data.data, call.data.get(ATTR_CONVERSATION_LOG))
     if log.continue_phone_audio_href is None:
         # UCWA leaves the link out when the action is not allowed on that log.
         raise _validation_error("conversation_log_not_continuable", conversation_log=log.log_id)

@@ -29,6 +29,8 @@ from custom_components.ucwa.api import (
 from custom_components.ucwa.const import CONF_PHONE_NUMBER, DOMAIN
 from simulator import CallbackOutcome, Seed, Simulator, default_seed
 
+from .conftest import wait_for_state
+
 SERVICE = "continue_phone_audio"
 CLIENT_CALL = "custom_components.ucwa.api.UcwaClient.continue_phone_audio"
 
@@ -109,6 +111,73 @@ async def test_all_fields(
     [callback_state] = simulator.state()["callbacks"]
     assert callback_state["operation_id"] == "doorbell-callback_1"
     assert callback_state["log_id"] == target.log_id
+
+
+@pytest.mark.parametrize(("word", "name"), [("last", "Bob Kelly"), ("last_missed", "Bob Kelly")])
+async def test_conversation_log_words(
+    hass: HomeAssistant,
+    *,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    word: str,
+    name: str,
+) -> None:
+    """`last` and `last_missed` stand for the newest (missed) log, so nobody needs an id."""
+    response = await call(hass, conversation_log=word)
+    target = next(
+        log
+        for log in sorted(simulator.logs, key=lambda log: log.creation_time, reverse=True)
+        if log.recipients[0].display_name == name
+    )
+    [request] = callbacks_sent(simulator)
+    assert request.path.endswith(f"/conversationLogs/{target.log_id}/continuePhoneAudio")
+    assert response["conversation_log"] == target.log_id
+
+
+async def test_last_missed_skips_answered_logs(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """An answered call after the missed one: `last` is the answered, `last_missed` the missed."""
+    answered = simulator.add_conversation_log(
+        status="Archived",
+        direction="Incoming",
+        recipients=[{"display_name": "Carol Ruiz", "sip_uri": "sip:carol@contoso.com"}],
+    )
+    await wait_for_state(
+        hass,
+        "sensor.alice_contoso_com_last_conversation",
+        lambda s: s.attributes.get("conversation_log_id") == answered.log_id,
+    )
+    assert (await call(hass, conversation_log="last"))["conversation_log"] == answered.log_id
+    missed = (await call(hass, conversation_log="last_missed"))["conversation_log"]
+    assert missed != answered.log_id
+    assert [r.path.rsplit("/", 2)[-2] for r in callbacks_sent(simulator)] == [
+        answered.log_id,
+        missed,
+    ]
+
+
+ANSWERED_ONLY = Seed(
+    default_seed().user, [log for log in default_seed().logs if log["status"] != "Missed"]
+)
+
+
+@pytest.mark.parametrize("simulator_options", [{"seed": ANSWERED_ONLY}])
+async def test_no_missed_log_over_websocket(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """`last_missed` without a missed log is a translated validation error; nothing is sent."""
+    result = await call_over_websocket(hass, hass_ws_client, {"conversation_log": "last_missed"})
+    assert result["success"] is False
+    assert result["error"]["code"] == "service_validation_error"
+    assert result["error"]["translation_key"] == "no_missed_conversation_logs"
+    assert result["error"]["message"] == (
+        "Validation error: The account has no recent missed conversation"
+    )
+    assert callbacks_sent(simulator) == []
 
 
 async def test_option_number_read_at_use_time(
