@@ -17,6 +17,7 @@ from .coordinator import (
     default_phone_number,
     history_issue_id,
 )
+from .intent import async_setup_intents
 from .services import async_setup_services
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions, once, whether or not an entry is loaded."""
     async_setup_services(hass)
+    await async_setup_intents(hass)
     return True
 
 
