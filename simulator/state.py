@@ -1,8 +1,8 @@
 """What the simulated pool and mailbox remember, as plain dataclasses.
 
 The resource families' handlers read and change these (shared through `pool.Pool`);
-`representations.py` turns them into the JSON the reference shows. Times that drive expiry are `time.monotonic()` seconds; times that reach
-the wire are aware UTC datetimes.
+`representations.py` turns them into the JSON the reference shows. Times that drive expiry are
+`time.monotonic()` seconds; times that reach the wire are aware UTC datetimes.
 """
 
 from __future__ import annotations
