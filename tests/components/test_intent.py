@@ -203,3 +203,37 @@ async def test_registered_once(hass: HomeAssistant, caplog: pytest.LogCaptureFix
 
     assert [h for h in intent.async_get(hass) if h.intent_type == INTENT_CALL_BACK] == [handler]
     assert "being overwritten" not in caplog.text
+
+
+async def test_party_known_by_sip_uri_only(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """A party without a display name is named by its SIP address."""
+    record = simulator.add_conversation_log(
+        minutes_ago=1,
+        direction="Incoming",
+        status="Missed",
+        type="AudioLog",
+        recipients=[{"sip_uri": "sip:ivan@contoso.com"}],
+    )
+    await setup_integration.runtime_data.async_refresh()
+
+    response = await handle(hass, name="ivan")
+
+    assert speech(response) == "Calling you back about your conversation with ivan@contoso.com"
+    [request] = callbacks_sent(simulator)
+    assert f"/conversationLogs/{record.log_id}/continuePhoneAudio" in request.path
+
+
+@pytest.mark.parametrize("simulator_options", [{"conversation_history": "absent"}])
+async def test_without_conversation_history(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """Without history the action's translated capability error is the answer."""
+    assert setup_integration.runtime_data.data.conversation_logs is None
+
+    response = await handle(hass, name="bob")
+
+    assert response.error_code is intent.IntentResponseErrorCode.FAILED_TO_HANDLE
+    assert speech(response) == "The server does not offer conversationLogs for this account"
+    assert callbacks_sent(simulator) == []
