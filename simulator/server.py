@@ -199,11 +199,6 @@ class Simulator:
         """The bearer tokens the pool issued and has not forgotten (expired ones may linger)."""
         return frozenset(self._token_store.expiries)
 
-    @property
-    def _tokens(self) -> dict[str, float]:
-        """Deprecated: tests in other suites still read this; use `issued_tokens`."""
-        return self._token_store.expiries
-
     # Control operations (also under /_sim/, see control.py) -------------------------------------
 
     def add_conversation_log(

@@ -155,6 +155,16 @@ def reference_sample(name: str) -> dict[str, Any]:
     return body
 
 
+MOCK_DATA = {
+    CONF_SIGN_IN_ADDRESS: "alice@contoso.com",
+    CONF_PASSWORD: "secret",
+    CONF_PHONE_NUMBER: "+14255551234",
+    CONF_VERIFY_SSL: True,
+    CONF_ENDPOINT_ID: ENDPOINT_ID,
+}
+"""An entry's data for the mocked client (it reaches no server)."""
+
+
 @pytest.fixture
 def mock_client() -> Generator[MagicMock]:
     """Replace the client with an autospec mock serving the reference's own samples.
@@ -184,13 +194,7 @@ async def mock_loaded_entry(
         domain=DOMAIN,
         title="alice@contoso.com",
         unique_id="alice@contoso.com",
-        data={
-            CONF_SIGN_IN_ADDRESS: "alice@contoso.com",
-            CONF_PASSWORD: "secret",
-            CONF_PHONE_NUMBER: "+14255551234",
-            CONF_VERIFY_SSL: True,
-            CONF_ENDPOINT_ID: ENDPOINT_ID,
-        },
+        data=MOCK_DATA,
         entry_id=ENTRY_ID,
     )
     entry.add_to_hass(hass)

@@ -130,9 +130,8 @@ async def test_history_comes_back(
     simulator.drop_application("not_found")
 
     async_fire_time_changed(hass, dt_util.utcnow() + SAFETY_POLL_INTERVAL + timedelta(seconds=1))
-    await hass.async_block_till_done(wait_background_tasks=True)
     for entity_id in HISTORY_ENTITIES:
-        assert hass.states.get(entity_id).state != STATE_UNAVAILABLE, entity_id  # type: ignore[union-attr]
+        await wait_for_state(hass, entity_id, lambda state: state.state != STATE_UNAVAILABLE)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 

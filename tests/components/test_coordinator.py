@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 import logging
 from unittest.mock import MagicMock
@@ -21,10 +22,13 @@ from custom_components.ucwa.api import (
     MissedItems,
     MissedItemsUpdated,
     UcwaApplicationError,
+    UcwaEvent,
 )
 from custom_components.ucwa.const import DOMAIN
 from custom_components.ucwa.coordinator import UcwaCoordinator
 from simulator import Simulator
+
+from .conftest import MOCK_DATA, wait_for_state
 
 MISSED = "sensor.alice_contoso_com_missed_conversations"
 
@@ -42,13 +46,16 @@ async def test_safety_poll_every_15_minutes(
     # A change the server sent no event for (a voicemail) shows up at the poll.
     simulator.user.voicemails += 3
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=15, seconds=1))
-    await hass.async_block_till_done(wait_background_tasks=True)
+    # The poll runs as a background task beside the event channel (which never ends): await
+    # what it shows rather than every background task.
+    await wait_for_state(
+        hass,
+        "sensor.alice_contoso_com_voicemails",
+        lambda state: state.state == str(simulator.user.voicemails),
+    )
     assert simulator.route_counts["GET conversationLogs"] == lists + 1
     assert simulator.route_counts["GET missedItems"] == counters + 1
     assert coordinator.last_update_success
-    state = hass.states.get("sensor.alice_contoso_com_voicemails")
-    assert state is not None
-    assert state.state == str(simulator.user.voicemails)
 
 
 async def test_poll_failure_then_recovery(
@@ -103,13 +110,33 @@ async def test_poll_refused_credentials_start_reauth(
 
 
 async def test_events_before_the_first_refresh_are_ignored(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant, mock_client: MagicMock
 ) -> None:
-    """An event that arrives while the first refresh runs is left to that refresh."""
-    mock_config_entry.add_to_hass(hass)
-    coordinator = UcwaCoordinator(hass, mock_config_entry, MagicMock())
-    coordinator._async_handle_event(MissedItemsUpdated(MissedItems(1, None, 1, 1, 0, 0)))
-    assert coordinator.data is None
+    """An event that arrives while the first refresh runs is left to that refresh to read."""
+    subscribers: list[Callable[[UcwaEvent], None]] = []
+
+    def subscribe(callback: Callable[[UcwaEvent], None]) -> Callable[[], None]:
+        subscribers.append(callback)
+        return lambda: None
+
+    mock_client.subscribe.side_effect = subscribe
+    served: MissedItems = mock_client.get_missed_items.return_value
+
+    async def missed_items_during_an_event(*, force: bool) -> MissedItems:
+        for callback in subscribers:  # the channel reports a change before the read answers
+            callback(MissedItemsUpdated(MissedItems(99, None, 99, 99, 0, 0)))
+        return served
+
+    mock_client.get_missed_items.side_effect = missed_items_during_an_event
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="alice@contoso.com", unique_id="alice@contoso.com", data=MOCK_DATA
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert subscribers
+    assert hass.states.get(MISSED).state == str(served.missed_conversations_count)  # type: ignore[union-attr]
+    await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def _next_event[T](coordinator: UcwaCoordinator, kind: type[T]) -> T:

@@ -50,7 +50,7 @@ async def test_diagnostics_redacted(
         "+1 425",
         "+1206",
         "Bob Kelly",
-        *simulator._tokens,
+        *simulator.issued_tokens,
     ]
     for secret in secrets:
         assert secret not in text, secret

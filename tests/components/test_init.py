@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
@@ -172,7 +172,29 @@ async def test_stop_deletes_the_application(
     await hass.async_block_till_done()
     deletes = [r for r in simulator.requests if r.method == "DELETE"]
     assert len(deletes) == 1
-    assert setup_integration.runtime_data.client._event_task is None
+    assert simulator.applications == {}
+
+
+async def test_event_channel_is_an_entry_background_task(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """Home Assistant runs the event channel's loop, so it knows the task and cancels it."""
+    mock_config_entry.add_to_hass(hass)
+    with patch.object(
+        MockConfigEntry,
+        "async_create_background_task",
+        autospec=True,
+        side_effect=ConfigEntry.async_create_background_task,
+    ) as create:
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    [(entry, _hass, _coro, name)] = [call.args for call in create.call_args_list]
+    assert entry is mock_config_entry
+    assert name == "ucwa event channel"
+    await simulator.wait_for_parked_pget()
+    await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert simulator.applications == {}
 
 
 async def test_removing_the_entry_removes_its_repair_issue(

@@ -38,7 +38,7 @@ async def test_no_secret_in_logs_diagnostics_or_errors(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    tokens = set(simulator._tokens)
+    tokens = set(simulator.issued_tokens)
 
     simulator.add_conversation_log(status="Missed")
     await wait_for_state(hass, MISSED, lambda s: s.state == "4")
@@ -64,7 +64,7 @@ async def test_no_secret_in_logs_diagnostics_or_errors(
     simulator.expire_tokens()
     simulator.add_conversation_log(status="Missed")
     await wait_for_state(hass, MISSED, lambda s: s.state == "5")
-    tokens |= set(simulator._tokens)
+    tokens |= set(simulator.issued_tokens)
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, mock_config_entry)
     texts.append(repr(diagnostics))

@@ -16,7 +16,6 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 
-from custom_components.ucwa.api import ApplicationLost, ApplicationRestored
 from custom_components.ucwa.coordinator import UcwaCoordinator
 from simulator import Simulator
 from simulator.seed import parse_log
@@ -184,23 +183,27 @@ async def test_session_lost_makes_entities_unavailable_once(
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """ApplicationLost: unavailable, logged once; ApplicationRestored: re-synced and back."""
+    """The server forgets the application and refuses the first new one: unavailable, logged once.
+
+    The client's next attempt succeeds (ApplicationRestored): the integration re-syncs, the
+    entities come back, and the recovery is logged.
+    """
     coordinator = coordinator_of(setup_integration)
     caplog.set_level(logging.INFO, logger="custom_components.ucwa")
-    coordinator._async_handle_event(ApplicationLost("404 ApplicationNotFound"))
-    coordinator._async_handle_event(ApplicationLost("404 ApplicationNotFound"))
-    assert hass.states.get(MISSED).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    simulator.fail_next("POST", "applications", status=500, code="ServiceFailure", count=1)
+    simulator.drop_application("not_found")
+    await wait_for_state(hass, MISSED, lambda s: s.state == STATE_UNAVAILABLE)
     assert hass.states.get(LAST).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert str(coordinator.last_exception) == (
+        "The UCWA session was lost and is being restored: 500 ServiceFailure: Internal Server "
+        "Error."
+    )
+
+    await wait_for_state(hass, MISSED, lambda s: s.state == "3")
+    await wait_for_state(hass, LAST, lambda s: s.state != STATE_UNAVAILABLE)
     lost = [r for r in caplog.records if "session was lost" in r.getMessage()]
     assert len(lost) == 1
     assert lost[0].levelno == logging.INFO
-    assert str(coordinator.last_exception) == (
-        "The UCWA session was lost and is being restored: 404 ApplicationNotFound"
-    )
-
-    coordinator._async_handle_event(ApplicationRestored())
-    await hass.async_block_till_done()
-    assert hass.states.get(MISSED).state == "3"  # type: ignore[union-attr]
     assert [r for r in caplog.records if "recovered" in r.getMessage()]
 
 

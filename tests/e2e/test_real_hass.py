@@ -8,99 +8,15 @@ person, so it proves the development set-up works on a fresh machine too.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-import contextlib
-from dataclasses import dataclass
 from datetime import datetime
 import json
-import os
-from pathlib import Path
-import shutil
-import socket
-import sys
-import time
 from typing import Any
 
 import aiohttp
-import pytest
 
 from simulator import default_seed
 
-REPO = Path(__file__).resolve().parents[2]
-CLIENT_ID = "http://127.0.0.1/"
-START_TIMEOUT = 120.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def _until[T](probe: Callable[[], Awaitable[T | None]], what: str, within: float) -> T:
-    """Poll another process until `probe` returns a value: there is no event to await across processes."""
-    deadline = time.monotonic() + within
-    while True:
-        with contextlib.suppress(aiohttp.ClientError, OSError):
-            if (value := await probe()) is not None:
-                return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.25)
-
-
-@dataclass
-class Stack:
-    """The two processes and how to reach them."""
-
-    session: aiohttp.ClientSession
-    ha_url: str
-    sim_url: str
-    ha_log: Path
-
-
-async def _stop(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 30)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-
-
-@pytest.fixture
-async def stack(tmp_path: Path, socket_enabled: None) -> AsyncIterator[Stack]:
-    """Start the simulator and Home Assistant as `scripts/develop` does, on free loopback ports."""
-    config = tmp_path / "config"
-    config.mkdir()
-    for name in ("configuration.yaml", "ucwa_dashboard.yaml"):
-        shutil.copy(REPO / "config" / name, config / name)
-    (config / "custom_components").mkdir()
-    (config / "custom_components" / "ucwa").symlink_to(REPO / "custom_components" / "ucwa")
-    sim_port, ha_port = _free_port(), _free_port()
-    # pytest-cov would measure the child processes too; their data cannot be combined with ours.
-    env = {key: value for key, value in os.environ.items() if not key.startswith("COV_CORE_")}
-    env |= {"UCWA_HA_PORT": str(ha_port), "PYTHONPATH": str(REPO)}
-    ha_log = tmp_path / "home-assistant.out"
-    sim = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(sim_port),
-        "--profile", "trace",  # links come and go as in the reference's own trace
-        cwd=REPO, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    with ha_log.open("wb") as out:
-        hass = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "homeassistant", "--config", str(config),
-            cwd=tmp_path, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-    session = aiohttp.ClientSession()
-    try:
-        yield Stack(session, f"http://127.0.0.1:{ha_port}", f"http://127.0.0.1:{sim_port}", ha_log)
-    finally:
-        await session.close()
-        await asyncio.gather(_stop(hass), _stop(sim))
+from .conftest import CLIENT_ID, START_TIMEOUT, Stack, until
 
 
 async def _json(resp: aiohttp.ClientResponse, status: int = 200) -> Any:
@@ -117,7 +33,7 @@ async def _onboard(stack: Stack) -> dict[str, str]:
         async with session.get(f"{url}/api/onboarding") as resp:
             return await resp.json() if resp.status == 200 else None
 
-    steps = await _until(onboarding_ready, "Home Assistant to serve onboarding", START_TIMEOUT)
+    steps = await until(onboarding_ready, "Home Assistant to serve onboarding", START_TIMEOUT)
     assert {step["step"] for step in steps} >= {"user", "core_config"}
     user = {
         "client_id": CLIENT_ID,
@@ -157,7 +73,7 @@ async def test_develop_stack_end_to_end(stack: Stack) -> None:
         async with session.get(f"{stack.sim_url}/_sim/state") as resp:
             return await resp.json() if resp.status == 200 else None
 
-    sim_state = await _until(simulator_state, "the simulator", START_TIMEOUT)
+    sim_state = await until(simulator_state, "the simulator", START_TIMEOUT)
     demo = default_seed().user  # the simulator process runs with the default demo seed
     assert sim_state["user"]["sign_in_address"] == demo.sign_in_address
 
@@ -196,7 +112,7 @@ async def test_develop_stack_end_to_end(stack: Stack) -> None:
         ready = missed_id in states and states[missed_id]["state"] not in ("unknown", "unavailable")
         return states if ready else None
 
-    states = await _until(sensors_ready, "the ucwa sensors", 30)
+    states = await until(sensors_ready, "the ucwa sensors", 30)
     expected_missed = sum(1 for log in sim_state["logs"] if log["status"] == "Missed")
     assert int(states[missed_id]["state"]) == expected_missed
     last = states["sensor.alice_contoso_com_last_conversation"]

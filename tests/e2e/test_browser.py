@@ -1,0 +1,203 @@
+"""A person's first use, in a real browser: the development stack driven through Chromium.
+
+Onboarding, "Add integration" with the demo account, the device page, a press of "Call back last
+missed conversation", and the call-back status changing on the page, against the simulator that
+`scripts/develop` runs (the reference-trace profile). The simulator must receive exactly one
+continuePhoneAudio POST. Debian's Chromium is driven by Playwright (`.ci/run` installs it); without
+a browser the test skips and says why.
+
+Screenshots go to the test's temporary folder, or to `docs/screenshots/` with
+`UCWA_SCREENSHOTS=docs/screenshots scripts/test tests/e2e/test_browser.py` (how the README's
+pictures are made).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+import importlib.util
+import json
+import os
+from pathlib import Path
+import re
+import shutil
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from simulator import default_seed
+
+from .conftest import REPO, START_TIMEOUT, Stack, until
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# The flags a root sandbox without a network needs (no sandbox, no background connections).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OWNER, OWNER_PASSWORD = "owner", "owner-secret-1"
+STEP_TIMEOUT_MS = 30_000
+
+pytestmark = [
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"no Chromium at {CHROMIUM}: install Debian's chromium (.ci/run does) to run it",
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("playwright") is None,
+        reason="Playwright for Python is not installed (scripts/setup installs it)",
+    ),
+]
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Return where screenshots go: docs/screenshots when asked for, else the test's folder."""
+    folder = Path(os.environ.get("UCWA_SCREENSHOTS") or tmp_path / "screenshots")
+    folder = folder if folder.is_absolute() else REPO / folder
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+async def page(stack: Stack, shots: Path) -> AsyncIterator[Page]:
+    """Open a desktop-sized page in headless Chromium."""
+    from playwright.async_api import async_playwright  # optional at import
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(STEP_TIMEOUT_MS)
+            yield await context.new_page()
+        finally:
+            await browser.close()
+
+
+async def simulator_json(stack: Stack, path: str) -> Any:
+    """GET one of the simulator's control routes."""
+    async with stack.session.get(f"{stack.sim_url}{path}") as resp:
+        assert resp.status == 200, path
+        return await resp.json()
+
+
+async def call_back_posts(stack: Stack) -> list[dict[str, Any]]:
+    """Return the continuePhoneAudio requests the simulator received."""
+    requests = await simulator_json(stack, "/_sim/requests")
+    return [
+        r for r in requests if r["method"] == "POST" and r["path"].endswith("/continuePhoneAudio")
+    ]
+
+
+async def onboard(page: Page, stack: Stack) -> None:
+    """Create the owner account and click through the onboarding screens."""
+
+    async def onboarding_served() -> bool | None:
+        async with stack.session.get(f"{stack.ha_url}/api/onboarding") as resp:
+            return True if resp.status == 200 else None
+
+    await until(onboarding_served, "Home Assistant to serve onboarding", START_TIMEOUT)
+    await page.goto(stack.ha_url)
+    await page.get_by_role("button", name="Create my smart home").click()
+    await page.get_by_label("Name", exact=True).fill("Alice Owner")
+    await page.get_by_label("Username").fill(OWNER)
+    await page.get_by_label("Password", exact=True).fill(OWNER_PASSWORD)
+    await page.get_by_label("Confirm password").fill(OWNER_PASSWORD)
+    await page.get_by_role("button", name="Create account").click()
+    # Location, country, analytics: each a "Next" (their number differs between versions).
+    finish = page.get_by_role("button", name="Finish")
+    following = page.get_by_role("button", name="Next")
+    for _ in range(6):
+        await page.wait_for_function("() => true")  # let the step render
+        if await finish.is_visible():
+            break
+        await following.click()
+        await page.wait_for_timeout(300)  # a step transition has no event a page can await
+    await finish.click()
+    await page.wait_for_url(re.compile(r"/lovelace"))
+
+
+async def add_integration(page: Page, stack: Stack, shots: Path) -> None:
+    """Add the account through the "Add integration" dialog, as the README says."""
+    demo = default_seed().user
+    await page.goto(f"{stack.ha_url}/config/integrations/dashboard")
+    await page.get_by_role("button", name="Add integration").click()
+    await page.get_by_label("Search for a brand name").fill("Skype")
+    await page.get_by_text("Skype for Business (UCWA)").click()
+    await page.get_by_label(re.compile("^Sign-in address")).fill(demo.sign_in_address)
+    await page.get_by_label(re.compile("^Password")).fill(demo.password)
+    await page.get_by_label(re.compile("^Call-back phone number")).fill(demo.phone_number)
+    await page.get_by_label(re.compile("^Discovery URL")).fill(
+        f"{stack.sim_url}/autodiscover/autodiscoverservice.svc/root"
+    )
+    await page.screenshot(path=shots / "config-flow.png")
+    await page.get_by_role("button", name="Submit").click()
+    await page.get_by_text(f"Created configuration for {demo.sign_in_address}").wait_for()
+    await page.get_by_role("button", name="Finish").click()
+
+
+async def open_device_page(page: Page, stack: Stack) -> None:
+    """Open the account's device (a service) from the integration's page."""
+    await page.goto(f"{stack.ha_url}/config/integrations/integration/ucwa")
+    await page.get_by_text(default_seed().user.sign_in_address).first.wait_for()
+    await page.locator("a", has_text="1 service").last.click()
+    await page.wait_for_url(re.compile(r"/config/devices/device/"))
+    await page.get_by_text("Missed conversations").first.wait_for()
+
+
+async def test_call_back_from_the_device_page(page: Page, stack: Stack, shots: Path) -> None:
+    """Press "Call back last missed conversation" and watch the call-back status move."""
+    try:
+        await call_back_from_the_device_page(page, stack, shots)
+    except BaseException:
+        await page.screenshot(path=shots / "failure.png", full_page=True)
+        raise
+
+
+async def call_back_from_the_device_page(page: Page, stack: Stack, shots: Path) -> None:
+    """The steps of the test above."""
+    # Slow the simulated call down so that each state stays on screen for a moment.
+    async with stack.session.post(
+        f"{stack.sim_url}/_sim/callback-outcome", json={"status": "Success", "step_delay": 1.5}
+    ) as resp:
+        assert resp.status == 204
+    await onboard(page, stack)
+    await add_integration(page, stack, shots)
+    await open_device_page(page, stack)
+
+    status = page.locator(
+        "state-card-content, .row, hui-generic-entity-row, ha-settings-row"
+    ).filter(has_text=re.compile(r"^\s*Call-back\s"))
+    await page.get_by_text("Call back last missed conversation").first.wait_for()
+    await page.screenshot(path=shots / "device-page.png", full_page=True)
+    assert await call_back_posts(stack) == []
+
+    row = page.locator("div, state-card-content").filter(
+        has_text=re.compile("^\\s*Call back last missed conversation\\s*Press\\s*$")
+    )
+    await row.get_by_role("button", name="Press").last.click()
+    await page.get_by_text(re.compile("^(Connecting|Ringing|Connected)$")).first.wait_for()
+    await page.screenshot(path=shots / "call-back-status.png", full_page=True)
+    del status
+
+    state = await simulator_json(stack, "/_sim/state")
+    newest_missed = max(
+        (log for log in state["logs"] if log["status"] == "Missed"),
+        key=lambda log: log["creation_time"],
+    )
+    posts = await call_back_posts(stack)
+    assert len(posts) == 1
+    assert posts[0]["path"].endswith(f"/conversationLogs/{newest_missed['id']}/continuePhoneAudio")
+    assert json.loads(posts[0]["body"])["phoneNumber"] == "tel:" + default_seed().user.phone_number
+
+    await page.goto(f"{stack.ha_url}/ucwa-demo/0")
+    await page.get_by_text("Missed items").wait_for()
+    await page.screenshot(path=shots / "dashboard.png", full_page=True)
