@@ -10,8 +10,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from custom_components.ucwa.api import UcwaTimings
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
 from simulator import Simulator, SimulatorConfig
+
+from .helpers import TaskRecorder
 
 REFERENCE = Path(__file__).parent.parent / "fixtures" / "reference"
 
@@ -27,13 +30,10 @@ def reference_text(name: str) -> str:
     return (REFERENCE / f"{name}.txt").read_text(encoding="utf-8")
 
 
-def fast(client: UcwaClient) -> UcwaClient:
-    """Shrink the client's reconnect and retry delays so tests do not wait on backoff."""
-    client._reconnect_base = 0.01
-    client._reconnect_cap = 0.05
-    client._parked_grace = 0.01
-    client._batch_retry_delay = 0.01
-    return client
+FAST = UcwaTimings(
+    reconnect_base=0.01, reconnect_cap=0.05, parked_grace=0.01, batch_retry_delay=0.01
+)
+"""Delays shrunk so tests do not wait on backoff."""
 
 
 @pytest.fixture(params=["lenient", "trace"])
@@ -85,13 +85,22 @@ def make_config(sim: Simulator) -> Callable[..., UcwaConfig]:
 
 
 @pytest.fixture
+def tasks() -> TaskRecorder:
+    """Return the task factory of the `client` fixture: the tests' view of its tasks."""
+    return TaskRecorder()
+
+
+@pytest.fixture
 async def client(
     sim: Simulator,
     session: aiohttp.ClientSession,
     make_config: Callable[..., UcwaConfig],
+    tasks: TaskRecorder,
 ) -> AsyncIterator[UcwaClient]:
     """Yield a client for the demo user (not started); close it after the test."""
-    ucwa = fast(UcwaClient(make_config(), session=session, request_timeout=5.0))
+    ucwa = UcwaClient(
+        make_config(), session=session, request_timeout=5.0, timings=FAST, task_factory=tasks
+    )
     try:
         yield ucwa
     finally:

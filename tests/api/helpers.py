@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 from custom_components.ucwa.api import UcwaEvent
 from simulator import RecordedRequest, Simulator
@@ -42,6 +44,26 @@ class Recorder:
     def of(self, kind: type[object]) -> list[UcwaEvent]:
         """Return the recorded events of one type."""
         return [event for event in self.events if isinstance(event, kind)]
+
+
+class TaskRecorder:
+    """A task factory (what Home Assistant's background tasks stand for) that keeps the tasks."""
+
+    def __init__(self) -> None:
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def __call__(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.append(task)
+        return task
+
+    def names(self) -> list[str]:
+        """Return the names of the tasks started so far."""
+        return [task.get_name() for task in self.tasks]
+
+    def named(self, name: str) -> asyncio.Task[None]:
+        """Return the latest task of that name."""
+        return next(task for task in reversed(self.tasks) if task.get_name() == name)
 
 
 def http_requests(sim: Simulator) -> list[RecordedRequest]:

@@ -8,6 +8,7 @@ import math
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from custom_components.ucwa.api import (
     ConversationLogsAdded,
@@ -21,9 +22,20 @@ from custom_components.ucwa.api import (
     UcwaTimeoutError,
 )
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
+from custom_components.ucwa.api.discovery import discover
+from custom_components.ucwa.api.hosts import HostPolicy
+from custom_components.ucwa.api.session import SessionState
+from custom_components.ucwa.api.transport import Transport
 from simulator import CallbackOutcome, Simulator, SimulatorConfig
 
-from .helpers import Recorder, add_missed_call, count, http_requests, non_event_requests
+from .helpers import (
+    Recorder,
+    TaskRecorder,
+    add_missed_call,
+    count,
+    http_requests,
+    non_event_requests,
+)
 
 # --- sign-in ----------------------------------------------------------------------------------
 
@@ -81,37 +93,60 @@ async def test_unquoted_challenge(client: UcwaClient, sim: Simulator) -> None:
     assert count(sim, "POST", "oauthtoken") == 1
 
 
-async def test_discovery_falls_back_to_the_next_root(
-    client: UcwaClient, sim: Simulator, unused_tcp_port: int
-) -> None:
-    from yarl import URL
+class _Roots(HostPolicy):
+    """A host policy whose discovery roots a test chooses (the real ones need DNS)."""
 
+    def __init__(self, config: UcwaConfig, roots: list[URL]) -> None:
+        super().__init__(config)
+        self.roots = roots
+
+    def discovery_roots(self) -> list[URL]:
+        return self.roots
+
+
+async def _discover_with_roots(
+    config: UcwaConfig, session: aiohttp.ClientSession, roots: list[URL]
+) -> str:
+    """Run the discovery room alone over the given roots."""
+    hosts = _Roots(config, roots)
+    transport = Transport(config, hosts, SessionState(), session, request_timeout=5.0)
+    return await discover(transport, hosts)
+
+
+async def test_discovery_falls_back_to_the_next_root(
+    sim: Simulator,
+    session: aiohttp.ClientSession,
+    make_config: Callable[..., UcwaConfig],
+    unused_tcp_port: int,
+) -> None:
     dead = URL(f"http://127.0.0.1:{unused_tcp_port}/")
-    client._discovery_roots = lambda: [dead, URL(sim.discovery_url)]  # type: ignore[method-assign]
-    await client.sign_in()
+    applications = await _discover_with_roots(
+        make_config(), session, [dead, URL(sim.discovery_url)]
+    )
+    assert applications.startswith(sim.base_url)
     assert count(sim, "GET", "user") == 2
 
 
 async def test_discovery_fails_when_no_root_answers(
-    client: UcwaClient, unused_tcp_port: int
+    sim: Simulator,
+    session: aiohttp.ClientSession,
+    make_config: Callable[..., UcwaConfig],
+    unused_tcp_port: int,
 ) -> None:
-    from yarl import URL
-
     dead = URL(f"http://127.0.0.1:{unused_tcp_port}/")
-    client._discovery_roots = lambda: [dead]  # type: ignore[method-assign]
     with pytest.raises(UcwaConnectionError):
-        await client.sign_in()
+        await _discover_with_roots(make_config(), session, [dead])
 
 
 def test_default_discovery_roots() -> None:
-    client = UcwaClient(UcwaConfig(sign_in_address="alice@Contoso.com", password="x"))
-    assert [str(u) for u in client._discovery_roots()] == [
+    hosts = HostPolicy(UcwaConfig(sign_in_address="alice@Contoso.com", password="x"))
+    assert [str(u) for u in hosts.discovery_roots()] == [
         "https://lyncdiscoverinternal.contoso.com/",
         "https://lyncdiscover.contoso.com/",
     ]
-    no_domain = UcwaClient(UcwaConfig(sign_in_address="alice", password="x"))
+    no_domain = HostPolicy(UcwaConfig(sign_in_address="alice", password="x"))
     with pytest.raises(UcwaAuthenticationError, match="domain"):
-        no_domain._discovery_roots()
+        no_domain.discovery_roots()
 
 
 # --- redirects and the security check ---------------------------------------------------------
@@ -260,11 +295,14 @@ async def test_report_activity(client: UcwaClient, sim: Simulator) -> None:
 async def test_report_activity_loop_is_scheduled(
     sim: Simulator, session: aiohttp.ClientSession, make_config: Callable[..., UcwaConfig]
 ) -> None:
-    client = UcwaClient(make_config(report_activity=True), session=session)
+    tasks = TaskRecorder()
+    client = UcwaClient(make_config(report_activity=True), session=session, task_factory=tasks)
     await client.start()
-    assert client._activity_task is not None
+    assert tasks.names() == ["ucwa event channel", "ucwa reportMyActivity"]
+    await client.start()  # running tasks are not started twice
+    assert len(tasks.tasks) == 2
     await client.close()
-    assert client._activity_task is None
+    assert all(task.done() for task in tasks.tasks)
 
 
 async def test_report_activity_redoes_make_me_available(client: UcwaClient, sim: Simulator) -> None:
@@ -281,42 +319,30 @@ async def test_report_activity_redoes_make_me_available(client: UcwaClient, sim:
 
 async def test_token_expiry_mid_session(started: UcwaClient, sim: Simulator) -> None:
     sim.expire_tokens()
-    started._events_ok = False  # force a real request
-    items = await started.get_missed_items()
+    items = await started.get_missed_items(force=True)
     assert items.missed_conversations_count is not None
     assert count(sim, "POST", "oauthtoken") == 1
     assert count(sim, "GET", "missedItems") == 2  # 401, then the repeat
 
 
-async def test_token_renewed_before_expiry(started: UcwaClient, sim: Simulator) -> None:
-    for token in started._tokens.values():
-        token.expires_at = 0.0
-    started._events_ok = False
-    await started.get_missed_items()
-    assert non_event_requests(sim) == ["POST oauthtoken", "GET missedItems"]
-
-
 async def test_new_token_refused(started: UcwaClient, sim: Simulator) -> None:
     sim.expire_tokens()
     sim.fail_next("POST", "oauthtoken", status=400, code="invalid_grant")
-    started._events_ok = False
     with pytest.raises(UcwaAuthenticationError):
-        await started.get_missed_items()
+        await started.get_missed_items(force=True)
 
 
 async def test_second_401_is_an_authentication_error(started: UcwaClient, sim: Simulator) -> None:
     sim.fail_next("GET", "missedItems", status=401, count=2)
-    started._events_ok = False
     with pytest.raises(UcwaAuthenticationError):
-        await started.get_missed_items()
+        await started.get_missed_items(force=True)
     assert count(sim, "POST", "oauthtoken") == 1
 
 
 async def test_403_refetches_token_then_rediscovers(started: UcwaClient, sim: Simulator) -> None:
     sim.fail_next("GET", "missedItems", status=403, code="Forbidden", count=2)
-    started._events_ok = False
     with pytest.raises(UcwaApiError) as err:
-        await started.get_missed_items()
+        await started.get_missed_items(force=True)
     assert err.value.status == 403
     assert non_event_requests(sim) == ["GET missedItems", "POST oauthtoken", "GET missedItems"]
     sim.reset_requests()
@@ -328,24 +354,25 @@ async def test_403_refetches_token_then_rediscovers(started: UcwaClient, sim: Si
 
 
 async def test_request_timeout_and_connection_errors(started: UcwaClient, sim: Simulator) -> None:
-    started._events_ok = False
     started.request_timeout = 0.2
     sim.delay_next("GET", "missedItems", 1.0)
     with pytest.raises(UcwaTimeoutError):
-        await started.get_missed_items()
+        await started.get_missed_items(force=True)
     # aiohttp itself repeats an idempotent request once when a kept-alive connection closes
     sim.drop_next("GET", "missedItems", count=2)
     with pytest.raises(UcwaConnectionError):
-        await started.get_missed_items()
+        await started.get_missed_items(force=True)
 
 
 async def test_html_error_body(started: UcwaClient, sim: Simulator) -> None:
-    started._events_ok = False
     sim.fail_next("GET", "missedItems", status=502, code="BadGateway")
     with pytest.raises(UcwaApiError) as err:
-        await started.get_missed_items()
+        await started.get_missed_items(force=True)
     assert err.value.status == 502
-    assert started._discovery_stale
+    # RootURL.md: a 502 means the cached pool may be wrong, so the next request re-discovers.
+    sim.reset_requests()
+    await started.get_missed_items(force=True)
+    assert non_event_requests(sim)[0] == "GET root"
 
 
 async def test_logging_never_shows_secrets(
@@ -354,7 +381,9 @@ async def test_logging_never_shows_secrets(
     caplog.set_level(logging.DEBUG, logger="custom_components.ucwa.api")
     await client.start()
     await client.get_conversation_logs(5)
-    token = next(iter(client._tokens.values())).value
+    token = next(
+        r.headers["Authorization"] for r in sim.requests if "Authorization" in r.headers
+    ).removeprefix("Bearer ")
     assert "GET" in caplog.text
     assert sim.user.password not in caplog.text
     assert token not in caplog.text
@@ -494,11 +523,9 @@ async def test_logs_after_application_loss_use_new_hrefs(
     started: UcwaClient, sim: Simulator
 ) -> None:
     old = await started.get_conversation_logs(limit=50)
-    old_app = started._app
     sim.drop_application("not_found")
     await sim.wait_for_request("POST", "applications")
     await sim.wait_for_parked_pget()
-    assert started._app is not old_app
     new = await started.get_conversation_logs(limit=50)
     assert [log.log_id for log in new] == [log.log_id for log in old]
     assert new[0].href != old[0].href

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -12,14 +13,17 @@ import pytest
 from custom_components.ucwa.api import (
     ApplicationLost,
     ApplicationRestored,
+    AuthenticationFailed,
     PhoneAudioInvitationEvent,
     UcwaEvent,
     UcwaTimeoutError,
+    UcwaTimings,
 )
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
+from custom_components.ucwa.api.events import reconnect_delay
 from simulator import Simulator
 
-from .conftest import fast
+from .conftest import FAST
 from .helpers import Recorder, count
 
 
@@ -29,12 +33,11 @@ async def test_lost_application_is_recreated_silently(
 ) -> None:
     recorder = Recorder()
     started.subscribe(recorder)
-    old = started._app
-    sim.drop_application(kind)  # type: ignore[arg-type]
+    [old_id] = sim.drop_application(kind)  # type: ignore[arg-type]
     await sim.wait_for_request("POST", "applications")
     await sim.wait_for_parked_pget()
-    assert started._app is not None
-    assert started._app is not old
+    assert started.events_flowing
+    assert f"/applications/{old_id}/" not in sim.requests[-1].path  # parked on the new one
     assert recorder.of(ApplicationLost) == []
     assert count(sim, "POST", "makeMeAvailable") == 1
 
@@ -69,14 +72,21 @@ async def test_channel_survives_drops_and_delays(started: UcwaClient, sim: Simul
     assert result.status == "Success"
 
 
-async def test_pget_replaced_is_not_a_tight_loop(started: UcwaClient, sim: Simulator) -> None:
-    started._reconnect_base = started._reconnect_cap = 0.2
+async def test_pget_replaced_is_not_a_tight_loop(
+    sim: Simulator, session: aiohttp.ClientSession, make_config: Callable[..., UcwaConfig]
+) -> None:
+    timings = UcwaTimings(reconnect_base=0.2, reconnect_cap=0.2, parked_grace=0.01)
+    started = UcwaClient(make_config(), session=session, timings=timings)
+    await started.start()
+    await sim.wait_for_parked_pget()
+    sim.reset_requests()
     sim.fail_next("GET", "events", status=409, code="Conflict", subcode="PGetReplaced", count=2)
     loop = asyncio.get_running_loop()
     begin = loop.time()
     await sim.wait_for_request("GET", "events", count=3)
     assert loop.time() - begin >= 0.19  # waited at least one backoff (≥ half of 0.2 s each)
     await sim.wait_for_parked_pget()
+    await started.close()
 
 
 async def test_many_connection_failures_trigger_rediscovery(
@@ -96,12 +106,11 @@ def _pool_client(origin: str, session: aiohttp.ClientSession) -> UcwaClient:
         discovery_url=f"{origin}/root",
         event_timeout=1,
     )
-    return fast(UcwaClient(config, session=session))
+    return UcwaClient(config, session=session, timings=FAST)
 
 
 def test_backoff_is_capped_with_jitter() -> None:
-    client = UcwaClient(UcwaConfig(sign_in_address="a@contoso.com", password="x"))
-    delays = [client._reconnect_delay(n) for n in range(40)]
+    delays = [reconnect_delay(UcwaTimings(), n) for n in range(40)]
     assert all(0 < d <= 30.0 for d in delays)
     assert max(delays[10:]) > 15.0
     assert delays[0] <= 1.0
@@ -291,3 +300,54 @@ async def test_only_the_latest_hundred_results_are_kept(fake_pool: FakePool) -> 
         with pytest.raises(UcwaTimeoutError):
             await client.wait_for_invitation("op0", timeout=0.01)  # the oldest was let go
         await client.close()
+
+
+async def test_application_lost_again_at_once_backs_off(
+    started: UcwaClient, sim: Simulator
+) -> None:
+    """A pool that loses every new application at once is not asked for one in a tight loop."""
+    recorder = Recorder()
+    started.subscribe(recorder)
+    sim.fail_next("GET", "events", status=404, code="NotFound", subcode="ApplicationNotFound",
+                  count=3)  # fmt: skip
+    sim.drop_application("not_found")
+    await sim.wait_for_request("POST", "applications", count=3)
+    await sim.wait_for_parked_pget()
+    assert started.events_flowing
+    assert recorder.of(ApplicationLost) == []  # each recreation worked at once
+
+
+async def test_credentials_refused_while_recreating_stop_the_channel(
+    started: UcwaClient, sim: Simulator
+) -> None:
+    recorder = Recorder()
+    started.subscribe(recorder)
+    sim.user.password = "changed-elsewhere-2"
+    sim.expire_tokens()
+    sim.drop_application("not_found")
+    await recorder.wait_for(AuthenticationFailed)
+    assert not started.events_flowing
+    assert count(sim, "POST", "oauthtoken") == 1
+
+
+async def test_error_in_a_batch_does_not_stop_the_channel(
+    started: UcwaClient, sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that breaks the parser is logged and skipped; the next one is handled."""
+    original = PhoneAudioInvitationEvent.from_json
+    broken = [True]
+
+    def from_json(event: Any, base: str) -> PhoneAudioInvitationEvent | None:
+        if broken:
+            broken.pop()
+            raise KeyError("surprise")
+        return original(event, base)
+
+    monkeypatch.setattr(PhoneAudioInvitationEvent, "from_json", staticmethod(from_json))
+    logs = await started.get_conversation_logs(limit=1)
+    call = await started.continue_phone_audio(logs[0])
+    result = await started.wait_for_invitation(call.operation_id, timeout=5)
+    assert result.status == "Success"  # a later batch carried the outcome
+    assert not broken  # the first invitation event did break its batch
+    assert started.events_flowing
+    assert started.request_timeout == 5.0

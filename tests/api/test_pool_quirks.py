@@ -30,7 +30,7 @@ from custom_components.ucwa.api import (
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
 from simulator import Simulator
 
-from .conftest import fast
+from .conftest import FAST
 
 TOKEN = "cwt=scripted"
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -161,7 +161,7 @@ async def make_client(
     def factory(discovery_url: str, **overrides: Any) -> UcwaClient:
         config = UcwaConfig(sign_in_address="alice@contoso.com", password="secret",
                             discovery_url=discovery_url, **overrides)  # fmt: skip
-        client = fast(UcwaClient(config, session=named_session, request_timeout=5.0))
+        client = UcwaClient(config, session=named_session, request_timeout=5.0, timings=FAST)
         clients.append(client)
         return client
 
@@ -470,3 +470,21 @@ async def test_report_activity_conflict_without_a_me_link(
         ("POST", "/apps"),
         ("POST", "/apps/1/reportMyActivity"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [(b"{not json", "Unreadable conversation log"), (b"[1, 2]", "not a JSON object")],
+)
+async def test_unreadable_conversation_log(
+    pool: ScriptedPool, make_client: Callable[..., UcwaClient], body: bytes, message: str
+) -> None:
+    """A log answered with something that is not a log object is a malformed answer."""
+
+    async def broken(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=body, content_type="application/json")
+
+    pool.routes["GET", "/apps/1/logs/a"] = broken
+    client = make_client(pool.url("lyncdiscover.contoso.com"))
+    with pytest.raises(UcwaMalformedResponseError, match=message):
+        await client.get_conversation_logs(limit=5)

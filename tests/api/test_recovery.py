@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 import logging
 from typing import Any
 
@@ -31,9 +32,10 @@ from custom_components.ucwa.api import (
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
 from simulator import Simulator, SimulatorConfig
 
-from .conftest import fast
+from .conftest import FAST
 from .helpers import (
     Recorder,
+    TaskRecorder,
     add_missed_call,
     count,
     http_requests,
@@ -53,11 +55,12 @@ def _app_ids(sim: Simulator, route: str) -> list[str]:
 # --- the application ---------------------------------------------------------------------------
 
 
-async def test_start_twice_sends_nothing_new(started: UcwaClient, sim: Simulator) -> None:
-    channel = started._event_task
+async def test_start_twice_sends_nothing_new(
+    started: UcwaClient, sim: Simulator, tasks: TaskRecorder
+) -> None:
     await started.start()
     assert non_event_requests(sim) == []
-    assert started._event_task is channel
+    assert tasks.names() == ["ucwa event channel"]  # the running channel is kept
     assert started.events_flowing
 
 
@@ -75,7 +78,7 @@ async def test_without_any_phone_number_the_server_decides(
     sim: Simulator, session: aiohttp.ClientSession, make_config: Callable[..., UcwaConfig]
 ) -> None:
     """No number configured or given: none is sent, and the server's 400 reaches the caller."""
-    client = fast(UcwaClient(make_config(phone_number=None), session=session))
+    client = UcwaClient(make_config(phone_number=None), session=session, timings=FAST)
     try:
         await client.start()
         available = next(r for r in sim.requests if r.route == "makeMeAvailable")
@@ -165,17 +168,17 @@ async def test_token_endpoint_failure_is_not_a_credentials_error(
 async def test_concurrent_requests_share_one_token_renewal(
     started: UcwaClient, sim: Simulator
 ) -> None:
-    for token in started._tokens.values():
-        token.expires_at = 0.0
+    """Both requests meet a 401 with the expired token; one grant serves both repeats."""
+    sim.expire_tokens()
     items, logs = await asyncio.gather(
-        started.get_missed_items(), started.get_conversation_logs(limit=5)
+        started.get_missed_items(force=True), started.get_conversation_logs(limit=5)
     )
     assert items.missed_conversations_count is not None
     assert len(logs) == 5
     assert count(sim, "POST", "oauthtoken") == 1
-    assert non_event_requests(sim)[0] == "POST oauthtoken"
-    auth = {r.headers["Authorization"] for r in http_requests(sim) if r.route != "oauthtoken"}
-    assert len(auth) == 1
+    grant = next(i for i, r in enumerate(http_requests(sim)) if r.route == "oauthtoken")
+    after = http_requests(sim)[grant + 1 :]
+    assert len({r.headers["Authorization"] for r in after if r.route != "events"}) == 1
 
 
 # --- reportMyActivity --------------------------------------------------------------------------
@@ -184,8 +187,13 @@ async def test_concurrent_requests_share_one_token_renewal(
 async def test_activity_is_reported_periodically_despite_failures(
     sim: Simulator, session: aiohttp.ClientSession, make_config: Callable[..., UcwaConfig]
 ) -> None:
-    client = fast(UcwaClient(make_config(report_activity=True), session=session))
-    client._activity_interval = 0.01
+    tasks = TaskRecorder()
+    client = UcwaClient(
+        make_config(report_activity=True),
+        session=session,
+        timings=replace(FAST, activity_interval=0.01),
+        task_factory=tasks,
+    )
     sim.fail_next("POST", "reportMyActivity", status=500, code="ServiceFailure")
     try:
         await client.start()
@@ -196,7 +204,7 @@ async def test_activity_is_reported_periodically_despite_failures(
         assert count(sim, "GET", "me") == 1  # the link is found once, then remembered
     finally:
         await client.close()
-    assert client._activity_task is None
+    assert all(task.done() for task in tasks.tasks)
 
 
 async def test_report_activity_raises_other_errors(started: UcwaClient, sim: Simulator) -> None:
@@ -377,14 +385,14 @@ async def test_mark_as_read_without_link(started: UcwaClient, sim: Simulator) ->
     assert non_event_requests(sim) == ["GET conversationLog"]  # the one re-read of the log
 
 
-async def test_delete_a_log_outside_the_listed_window(started: UcwaClient, sim: Simulator) -> None:
-    everything = await started.get_conversation_logs(limit=50)
-    started._events_ok = False  # no event channel to trust: the next call re-lists
-    assert len(await started.get_conversation_logs(limit=2)) == 2
+async def test_delete_a_log_outside_the_listed_window(client: UcwaClient, sim: Simulator) -> None:
+    everything = await client.get_conversation_logs(limit=50)
+    # Not started: no event channel to trust, so the next call re-lists (2 of them).
+    assert len(await client.get_conversation_logs(limit=2)) == 2
     oldest = everything[-1]
-    await started.delete_conversation_log(oldest)
+    await client.delete_conversation_log(oldest)
     assert oldest.log_id not in [r.log_id for r in sim.logs]
-    assert oldest.log_id not in [log.log_id for log in await started.get_conversation_logs(50)]
+    assert oldest.log_id not in [log.log_id for log in await client.get_conversation_logs(50)]
 
 
 # --- the event channel -------------------------------------------------------------------------
@@ -414,12 +422,12 @@ async def test_application_recreated_while_processing_events(
     recorder = Recorder()
     started.subscribe(recorder)
     await started.get_conversation_logs(limit=50)
-    generation = started._generation
+    sim.reset_requests()
     sim.fail_next("GET", "missedItems", **LOST)  # type: ignore[arg-type]
     log_id = add_missed_call(sim)
     added = await recorder.wait_for(ConversationLogsAdded)
     assert [log.log_id for log in added.logs] == [log_id]
-    assert started._generation == generation + 1
+    assert count(sim, "POST", "applications") == 1  # one new application, no more
     sim.reset_requests()
     await sim.wait_for_parked_pget()
     assert started.events_flowing
@@ -454,7 +462,9 @@ async def test_event_failure_while_the_pool_is_suspect_rediscovers(
         "POST applications",  # the pool still knows the endpoint: no makeMeAvailable
     ]
     assert recorder.of(ApplicationLost) == []
-    assert not started._discovery_stale
+    sim.reset_requests()
+    await started.get_missed_items(force=True)
+    assert non_event_requests(sim) == ["GET missedItems"]  # the pool is trusted again
 
 
 async def test_callback_channel_error_when_the_channel_cannot_repark_in_time(
@@ -487,7 +497,6 @@ async def test_wait_for_invitation_again_after_a_timeout(
     logs = await started.get_conversation_logs(limit=1)
     with pytest.raises(UcwaTimeoutError):
         await started.wait_for_invitation("op-late", timeout=0.01)
-    assert started._invitation_waiters == {}  # a waiter that timed out is not kept
     call = await started.continue_phone_audio(logs[0], operation_id="op-late")
     result = await started.wait_for_invitation("op-late", timeout=5)
     assert (result.type, result.status, result.href) == (
@@ -570,7 +579,7 @@ async def test_request_on_a_closed_session_is_a_connection_error(
 
 
 async def test_refused_credentials_stop_the_event_channel(
-    started: UcwaClient, sim: Simulator
+    started: UcwaClient, sim: Simulator, tasks: TaskRecorder
 ) -> None:
     """A changed password ends the channel after one refused grant, instead of a lockout loop."""
     recorder = Recorder()
@@ -582,12 +591,17 @@ async def test_refused_credentials_stop_the_event_channel(
     add_missed_call(sim)  # releases the parked P-GET; what follows needs a new token
     failed = await recorder.wait_for(AuthenticationFailed)
     assert "refused the credentials" in failed.error
-    assert started._event_task is not None
-    await asyncio.wait_for(asyncio.shield(started._event_task), 5)
+    await asyncio.wait_for(asyncio.shield(tasks.named("ucwa event channel")), 5)
     assert not started.events_flowing
     grants = count(sim, "POST", "oauthtoken")
     assert 1 <= grants <= 2  # the missedItems re-read and the next P-GET, never a loop
     assert all(r.status == 400 for r in sim.requests if r.route == "oauthtoken")
+    # The password is right again (the user fixed it): start() runs the ended channel again.
+    sim.user.password = started.config.password
+    await started.start()
+    assert tasks.names() == ["ucwa event channel", "ucwa event channel"]
+    await sim.wait_for_parked_pget()
+    assert started.events_flowing
 
 
 async def test_unexpected_error_while_catching_up_does_not_stop_push(

@@ -3,7 +3,8 @@
 This package imports nothing from Home Assistant, so it can be published on its own.
 """
 
-from .client import UcwaClient, UcwaConfig
+from .client import TaskFactory, UcwaClient
+from .config import UcwaConfig, UcwaTimings
 from .exceptions import (
     UcwaApiError,
     UcwaApplicationError,
@@ -46,6 +47,7 @@ __all__ = [
     "PhoneAudioCall",
     "PhoneAudioInvitationEvent",
     "Reason",
+    "TaskFactory",
     "UcwaApiError",
     "UcwaApplicationError",
     "UcwaAuthenticationError",
@@ -59,6 +61,7 @@ __all__ = [
     "UcwaMalformedResponseError",
     "UcwaSecurityError",
     "UcwaTimeoutError",
+    "UcwaTimings",
     "normalize_phone_number",
     "parse_ucwa_datetime",
     "validate_operation_id",

@@ -153,3 +153,10 @@ class ApplicationLinks:
         if (href := await self.find(owner, rel, read)) is None:
             raise UcwaLinkNotOfferedError(rel, owner)
         return href
+
+
+def as_list(value: object) -> list[Any]:
+    """Return an array as is, a single object as a one-item list (PayloadFormat.md), else []."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, Mapping) else []

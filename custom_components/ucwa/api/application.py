@@ -1,0 +1,207 @@
+"""The application: creating it, makeMeAvailable, the links it offers now, and recovering it once when lost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+import logging
+from typing import Any
+from urllib.parse import urljoin
+
+from .config import UcwaConfig
+from .discovery import discover
+from .exceptions import UcwaApiError, UcwaConnectionError, UcwaError, UcwaMalformedResponseError
+from .hosts import HostPolicy
+from .links import COMMUNICATION, ME, ApplicationLinks
+from .models import link_href, normalize_phone_number
+from .session import SessionState
+from .transport import Response, Transport, is_lost
+
+_LOGGER = logging.getLogger(__package__)
+
+
+@dataclass(slots=True)
+class Application:
+    """The live application (application_ref.md): where it is, its events, the links it offers now."""
+
+    href: str
+    events_url: str
+    links: ApplicationLinks
+
+
+class Applications:
+    """Owns the one live application: creates it, replaces it when lost, deletes it on close.
+
+    `with_application` is the one recover-once helper: every request that needs the application
+    goes through it, and only a request the server did not act on (a lost application answers
+    404/410 before doing anything) is sent a second time.
+    """
+
+    def __init__(
+        self,
+        config: UcwaConfig,
+        transport: Transport,
+        hosts: HostPolicy,
+        state: SessionState,
+        forget: Callable[[], None],
+    ) -> None:
+        """`forget` runs when an application is lost or replaced: its hrefs die with it."""
+        self._config = config
+        self._transport = transport
+        self._hosts = hosts
+        self._state = state
+        self._forget = forget
+        self._lock = asyncio.Lock()
+        self.current: Application | None = None
+
+    async def sign_in(self) -> None:
+        """Discover the pool and check the credentials (a token for the user resource)."""
+        self._state.applications_url = await discover(self._transport, self._hosts)
+        self._state.discovery_stale = False
+
+    async def ensure(self) -> Application:
+        """Return the live application, creating it (again) first when it is missing.
+
+        After close() nothing creates one: it would outlive the DELETE and never be deleted.
+        """
+        if self._state.closed:
+            raise UcwaConnectionError("The UCWA client is closed")
+        app = self.current
+        if app is not None and not self._state.discovery_stale:
+            return app
+        return await self.recover(self._state.generation)
+
+    async def recover(self, failed_generation: int) -> Application:
+        """Replace a lost application, unless another caller already replaced it."""
+        async with self._lock:
+            app = self.current
+            if (
+                app is not None
+                and self._state.generation != failed_generation
+                and not self._state.discovery_stale
+            ):
+                return app
+            self.current = None
+            return await self._create()
+
+    def mark_lost(self, generation: int) -> None:
+        """Forget the application of `generation` (if still current): the server lost it."""
+        if generation == self._state.generation:
+            self.current = None
+            self._forget()
+
+    async def with_application[T](self, action: Callable[[Application], Awaitable[T]]) -> T:
+        """Run `action` on the live application, and once more on a new one if it was lost."""
+        for attempt in range(2):
+            app = await self.ensure()
+            generation = self._state.generation
+            try:
+                return await action(app)
+            except UcwaApiError as err:
+                if not is_lost(err) or attempt:
+                    raise
+                self.mark_lost(generation)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def request(self, method: str, owner: str, rel: str) -> Response:
+        """Send a request to a link of the application's resources (found again if it is new)."""
+
+        async def send(app: Application) -> Response:
+            return await self._transport.request(method, await self.link(app, owner, rel))
+
+        return await self.with_application(send)
+
+    async def link(self, app: Application, owner: str, rel: str) -> str:
+        """Return a link of the application's resources, re-reading its owner once if needed."""
+        return await app.links.require(owner, rel, self._read_resource)
+
+    async def _read_resource(self, href: str) -> tuple[Mapping[str, Any], str]:
+        """GET a resource to learn its current links (the reader the links room is given)."""
+        response = await self._transport.request("GET", href)
+        return response.json(), str(response.url)
+
+    async def _create(self) -> Application:
+        """POST applications (same endpointId every time), then makeMeAvailable.
+
+        Called with the lock held. Re-discovers first when the pool is unknown or a 403/502 said
+        the cached one may be wrong.
+        """
+        if self._state.applications_url is None or self._state.discovery_stale:
+            await self.sign_in()
+        base = self._state.applications_url
+        assert base is not None
+        response = await self._transport.request(
+            "POST",
+            base,
+            json_body={
+                "userAgent": self._config.user_agent,
+                "endpointId": self._config.endpoint_id,
+                "culture": self._config.culture,
+            },
+        )
+        resource = response.json()
+        href = link_href(resource, "self", base) or response.headers.get("Location")
+        events = link_href(resource, "events", base)
+        if not href or not events:
+            raise UcwaMalformedResponseError("The application resource has no self or events link")
+        href = urljoin(base, href)
+        app = Application(
+            href=href, events_url=events, links=ApplicationLinks(resource, base, href)
+        )
+        if make_me_available := app.links.get(ME, "makeMeAvailable"):
+            await self._make_me_available(make_me_available, app.links)
+        self.current = app
+        self._state.generation += 1
+        self._forget()
+        return app
+
+    async def _make_me_available(self, href: str, links: ApplicationLinks) -> None:
+        """Leave lurker mode with the modalities phone audio needs (makeMeAvailable_ref.md).
+
+        The phone number given here becomes the server's default for continuePhoneAudio. A 409
+        AlreadyExists means an earlier call already did it. Either way me and communication may
+        now offer capability links they did not (ReceiveAnIM.md), so they may be re-read once.
+        """
+        body: dict[str, Any] = {
+            "signInAs": "Online",
+            "supportedModalities": ["PhoneAudio", "Messaging"],
+            "supportedMessageFormats": ["Plain"],
+            "audioPreference": "PhoneAudio",
+        }
+        if self._config.phone_number:
+            body["phoneNumber"] = normalize_phone_number(self._config.phone_number)
+        try:
+            await self._transport.request("POST", href, json_body=body)
+        except UcwaApiError as err:
+            if (err.status, err.subcode) != (409, "AlreadyExists"):
+                raise
+        links.changed(ME)
+        links.changed(COMMUNICATION)
+
+    async def report_activity(self) -> None:
+        """POST reportMyActivity once (MeDashboard.md); its link appears on `me` with presence.
+
+        A 409 MakeMeAvailableRequired means the server put the user back in lurker mode: me is
+        re-read and makeMeAvailable sent again if me offers it.
+        """
+        app = await self.ensure()
+        try:
+            await self.request("POST", ME, "reportMyActivity")
+        except UcwaApiError as err:
+            if (err.status, err.subcode) != (409, "MakeMeAvailableRequired"):
+                raise
+            app.links.changed(ME)
+            if href := await app.links.find(ME, "makeMeAvailable", self._read_resource):
+                await self._make_me_available(href, app.links)
+
+    async def delete(self) -> None:
+        """DELETE the application (close): the server frees it at once instead of timing out."""
+        app, self.current = self.current, None
+        if app is None:
+            return
+        try:
+            timeout = min(self._transport.request_timeout, 10.0)
+            await self._transport.request("DELETE", app.href, read_timeout=timeout)
+        except UcwaError as err:
+            _LOGGER.debug("Deleting the application failed: %s", err)

@@ -1,0 +1,284 @@
+"""The event channel: one P-GET parked at a time, batches handed on in order, the application kept alive."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+import contextlib
+import logging
+import math
+import random
+from typing import Any, Protocol
+
+from yarl import URL
+
+from .application import Application, Applications
+from .config import UcwaConfig, UcwaTimings
+from .exceptions import UcwaApiError, UcwaAuthenticationError, UcwaConnectionError, UcwaError
+from .models import ApplicationLost, ApplicationRestored, AuthenticationFailed, UcwaEvent, link_href
+from .session import SessionState
+from .transport import Response, Transport, is_lost
+
+_LOGGER = logging.getLogger(__package__)
+
+REDISCOVER_AFTER_FAILURES = 5
+"""Consecutive connection failures of the channel that count as "many retries" (RootURL.md)."""
+
+
+class ChannelListener(Protocol):
+    """What the channel tells the rest of the client."""
+
+    def emit(self, event: UcwaEvent) -> None:
+        """Hand a typed event to the subscribers."""
+
+    def reset(self) -> None:
+        """Forget caches events kept fresh: the server reset the channel (`resync`/`resume`)."""
+
+    async def replaced(self) -> None:
+        """Re-read what the lost events would have said: the application was replaced."""
+
+    async def batch(self, batch: Mapping[str, Any], base: str, app: Application) -> None:
+        """Handle one batch of events of `app`, in order."""
+
+
+def reconnect_delay(timings: UcwaTimings, failures: int) -> float:
+    """Exponential backoff with jitter, never above the cap (so never silent for longer)."""
+    delay = min(timings.reconnect_cap, timings.reconnect_base * float(2 ** min(failures, 16)))
+    return float(delay) * random.uniform(0.5, 1.0)  # noqa: S311  # jitter, not crypto
+
+
+async def cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel a helper task and wait for it, without swallowing our own cancellation."""
+    task.cancel()
+    await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()  # retrieved: the outcome of an abandoned P-GET does not matter
+
+
+class EventChannel:
+    """Runs the channel's loop (`run`, started by whoever owns the client's lifetime).
+
+    The next P-GET is sent before a batch is handled (EventChannelDetails.md). A lost application
+    is recreated here too; ApplicationLost/ApplicationRestored are only emitted when that takes
+    more than one attempt. No answer of the server makes the loop ask faster than the backoff.
+    """
+
+    def __init__(
+        self,
+        config: UcwaConfig,
+        timings: UcwaTimings,
+        *,
+        transport: Transport,
+        apps: Applications,
+        state: SessionState,
+        listener: ChannelListener,
+    ) -> None:
+        """Keep what the loop needs; nothing runs until `run()` is awaited."""
+        self._config = config
+        self._timings = timings
+        self._transport = transport
+        self._apps = apps
+        self._state = state
+        self._listener = listener
+        self._kick = asyncio.Event()
+        self._dispatched = asyncio.Condition()
+        self.pget_count = 0
+        self._parked_generation = -1
+        # The state of one run of the loop: where to P-GET next, failures in a row.
+        self._failures = self._losses = 0
+        self._lost_reported = False
+        self._generation = state.generation
+        self._url: str | None = None
+        self._app: Application | None = None
+        self._pending: asyncio.Task[Response] | None = None
+
+    def kick(self) -> None:
+        """Cut a backoff short or re-park the P-GET now (someone needs the channel back)."""
+        self._kick.set()
+
+    async def wait_for_pget(
+        self, *, after: int | None = None, generation: int | None = None
+    ) -> bool:
+        """Wait until a P-GET newer than `after`, or one of `generation`'s application, went out.
+
+        Then give the server `parked_grace` to park it. False when none came in time.
+        """
+
+        def sent() -> bool:
+            if after is not None:
+                return self.pget_count > after
+            return self._parked_generation == generation
+
+        async with self._dispatched:
+            try:
+                await asyncio.wait_for(
+                    self._dispatched.wait_for(sent), self._transport.request_timeout
+                )
+            except TimeoutError:
+                return False
+        await asyncio.sleep(self._timings.parked_grace)
+        return True
+
+    def parked_for(self, generation: int) -> bool:
+        """Whether the last P-GET belongs to the application of `generation`."""
+        return self._parked_generation == generation
+
+    async def _backoff(self, failures: int) -> None:
+        """Wait before reconnecting, or less when someone kicked the channel."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._kick.wait(), reconnect_delay(self._timings, failures))
+        self._kick.clear()
+
+    async def _pget(self, url: str, generation: int) -> Response:
+        """Park one P-GET, asking the server to hold it for `event_timeout` seconds."""
+        seconds = max(1, math.ceil(self._config.event_timeout))
+        target = URL(url).update_query(timeout=str(seconds))
+        async with self._dispatched:
+            self.pget_count += 1
+            self._parked_generation = generation
+            self._dispatched.notify_all()
+        read_timeout = seconds + self._timings.pget_margin
+        return await self._transport.request("GET", target, read_timeout=read_timeout)
+
+    async def _await_pget(self, pending: asyncio.Task[Response]) -> Response | None:
+        """Wait for the parked P-GET; None when someone kicked the channel to re-park it."""
+        kick = asyncio.create_task(self._kick.wait())
+        try:
+            await asyncio.wait({pending, kick}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await cancel(kick)
+        if pending.done():
+            return pending.result()
+        self._kick.clear()
+        await cancel(pending)
+        return None
+
+    async def run(self) -> None:
+        """Run the channel until cancelled or the credentials are refused."""
+        self._failures = self._losses = 0
+        self._lost_reported = False
+        self._generation = self._state.generation
+        self._url = self._app = self._pending = None
+        self._state.events_ok = True  # events queue from the application's creation
+        try:
+            await self._loop()
+        finally:
+            self._state.events_ok = False
+            await self._drop_pending()
+
+    async def _drop_pending(self) -> None:
+        """Cancel the parked P-GET, if any (a new application, or the loop ends)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await cancel(pending)
+
+    async def _loop(self) -> None:
+        """Park, wait, hand the batch on; recover what fails, with backoff."""
+        while True:
+            if (self._apps.current is None or self._state.discovery_stale) and not (
+                await self._recover()
+            ):
+                return
+            app = self._apps.current
+            if app is None:
+                continue
+            replaced = self._url is not None and self._generation != self._state.generation
+            if self._url is None or replaced:
+                self._generation, self._url, self._app, self._failures = (
+                    self._state.generation, app.events_url, app, 0,
+                )  # fmt: skip
+                await self._drop_pending()
+            if self._pending is None:
+                self._pending = self._park(self._url)
+            if replaced:
+                # Events of the old application are gone with it: re-read what they would
+                # have reported, once the new channel is parked.
+                await self._listener.replaced()
+            try:
+                response = await self._await_pget(self._pending)
+            except UcwaAuthenticationError as err:
+                # A retry would be one more failed sign-in towards the account's lockout.
+                self._pending = None
+                self._listener.emit(AuthenticationFailed(error=str(err)))
+                return
+            except UcwaError as err:
+                self._pending = None
+                await self._failed(err)
+                continue
+            self._pending = None
+            if response is not None:
+                await self._answered(response)
+
+    def _park(self, url: str) -> asyncio.Task[Response]:
+        return asyncio.create_task(self._pget(url, self._generation))
+
+    async def _recover(self) -> bool:
+        """Replace a lost application; False when the credentials are refused (stop)."""
+        try:
+            await self._apps.recover(self._generation)
+        except UcwaAuthenticationError as err:
+            self._listener.emit(AuthenticationFailed(error=str(err)))
+            return False
+        except UcwaError as err:
+            self._state.events_ok = False
+            if not self._lost_reported:
+                self._lost_reported = True
+                self._listener.emit(ApplicationLost(error=str(err), cause=err))
+            await self._backoff(self._failures)
+            self._failures += 1
+            return True
+        self._state.events_ok = True
+        if self._lost_reported:
+            self._lost_reported = False
+            self._listener.emit(ApplicationRestored())
+        return True
+
+    async def _failed(self, err: UcwaError) -> None:
+        """Decide, after a failed P-GET, between a new application, a backoff and re-discovery."""
+        self._state.events_ok = False
+        self._failures += 1
+        backoff = self._backoff
+        if is_lost(err):
+            self._apps.mark_lost(self._generation)
+            self._losses += 1
+            if self._losses > 1:  # lost again before any answer: do not recreate in a loop
+                await backoff(self._losses - 1)
+        elif isinstance(err, UcwaApiError) and err.status == 409:
+            _LOGGER.warning("Event channel replaced (%s); is another client running?", err)
+            await backoff(self._failures)
+        elif isinstance(err, UcwaApiError) and self._state.discovery_stale:
+            self._apps.mark_lost(self._generation)
+        else:
+            if isinstance(err, UcwaConnectionError) and self._failures >= REDISCOVER_AFTER_FAILURES:
+                self._state.discovery_stale = True
+            _LOGGER.debug("Event channel error (%s), reconnecting", err)
+            await backoff(self._failures)
+
+    async def _answered(self, response: Response) -> None:
+        """Park the next P-GET, then hand the batch that answered on."""
+        self._failures = self._losses = 0
+        try:
+            batch = response.json()
+        except UcwaError as err:
+            _LOGGER.debug("Unreadable event batch: %s", err)
+            await self._backoff(1)
+            return
+        self._state.events_ok = True
+        base = str(response.url)
+        if resync := link_href(batch, "resync", base):
+            self._listener.reset()
+            self._url = resync
+            return
+        if resume := link_href(batch, "resume", base):
+            self._listener.reset()
+            self._url = resume
+        elif next_url := link_href(batch, "next", base):
+            self._url = next_url
+        assert self._url is not None
+        assert self._app is not None
+        self._pending = self._park(self._url)
+        try:
+            await self._listener.batch(batch, base, self._app)
+        except Exception:
+            # One malformed batch must not end push updates for good.
+            _LOGGER.exception("Error while handling a UCWA event batch")
