@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import fields
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from custom_components.ucwa.api import UcwaTimings
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
 from simulator import Simulator, SimulatorConfig
+from tests.conftest import MakeSimulator
 
 from .helpers import TaskRecorder
 
@@ -31,7 +33,11 @@ def reference_text(name: str) -> str:
 
 
 FAST = UcwaTimings(
-    reconnect_base=0.01, reconnect_cap=0.05, parked_grace=0.01, batch_retry_delay=0.01
+    reconnect_base=0.01,
+    reconnect_cap=0.05,
+    parked_grace=0.01,
+    batch_retry_delay=0.01,
+    pget_min_interval=0.01,
 )
 """Delays shrunk so tests do not wait on backoff."""
 
@@ -47,14 +53,10 @@ def sim_config(request: pytest.FixtureRequest) -> SimulatorConfig:
 
 
 @pytest.fixture
-async def sim(sim_config: SimulatorConfig, socket_enabled: None) -> AsyncIterator[Simulator]:
-    """Run a simulator on 127.0.0.1 with the demo mailbox."""
-    simulator = Simulator(sim_config)
-    await simulator.start()
-    try:
-        yield simulator
-    finally:
-        await simulator.stop()
+async def sim(sim_config: SimulatorConfig, make_simulator: MakeSimulator) -> Simulator:
+    """Run a simulator on 127.0.0.1 with the demo mailbox, from the suites' one factory."""
+    knobs = {f.name: getattr(sim_config, f.name) for f in fields(sim_config) if f.init}
+    return await make_simulator(**knobs)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -351,3 +352,26 @@ async def test_error_in_a_batch_does_not_stop_the_channel(
     assert not broken  # the first invitation event did break its batch
     assert started.events_flowing
     assert started.request_timeout == 5.0
+
+
+async def test_a_server_answering_at_once_is_not_polled_in_a_tight_loop(
+    fake_pool: FakePool,
+) -> None:
+    """Empty answers that come back at once: after a burst, one P-GET per interval, no more."""
+    fake_pool.answers = [{"_links": {"next": {"href": f"/apps/1/ev?ack={n}"}}} for n in range(30)]
+    timings = replace(FAST, pget_min_interval=0.1)
+    async with aiohttp.ClientSession() as session:
+        config = UcwaConfig(
+            sign_in_address="a@contoso.com", password="x", discovery_url=f"{fake_pool.origin}/root"
+        )
+        client = UcwaClient(config, session=session, timings=timings)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await client.start()
+        while len(fake_pool.event_queries) < 10:
+            fake_pool.served.clear()
+            await fake_pool.served.wait()
+        elapsed = loop.time() - began
+        await client.close()
+    # 5 at once, then 5 more at 0.1 s each: at least 0.5 s for 10.
+    assert elapsed >= 0.45

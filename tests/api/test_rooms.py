@@ -18,6 +18,7 @@ from custom_components.ucwa.api import (
     UcwaEvent,
     UcwaSecurityError,
     UcwaTimeoutError,
+    is_phone_number,
 )
 from custom_components.ucwa.api.callbacks import KEPT_OPERATIONS, Invitations
 from custom_components.ucwa.api.hosts import HostPolicy, same_domain
@@ -230,3 +231,23 @@ async def test_invitations_keep_a_bounded_history() -> None:
     invitations.cancel_waiters()
     with pytest.raises(asyncio.CancelledError):
         await waiting
+
+
+# --- the one phone-number rule -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("+14255551234", True),
+        ("tel:+14255551234", True),
+        ("+1 (425) 555-1234", True),
+        ("425.555.1234", True),
+        ("+12", False),
+        ("sip:alice@contoso.com", False),
+        ("call me", False),
+        ("", False),
+    ],
+)
+def test_is_phone_number_agrees_with_normalize(value: str, valid: bool) -> None:
+    assert is_phone_number(value) is valid

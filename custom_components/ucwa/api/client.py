@@ -106,7 +106,7 @@ class UcwaClient:
             transport=self._transport,
             apps=self._apps,
             state=self._state,
-            listener=_Dispatch(self),
+            listener=_Dispatch(self._emit, self._cache, self._history, self._invitations),
         )
         self._callback = CallBack(
             self._transport,
@@ -313,21 +313,26 @@ class UcwaClient:
 class _Dispatch:
     """What the event channel tells the client: batches to type and route, resets, new apps."""
 
-    def __init__(self, client: UcwaClient) -> None:
-        self._client = client
-
-    def emit(self, event: UcwaEvent) -> None:
-        self._client._emit(event)  # noqa: SLF001  # the façade's own helper
+    def __init__(
+        self,
+        emit: Callable[[UcwaEvent], None],
+        cache: LogCache,
+        history: ConversationHistory,
+        invitations: Invitations,
+    ) -> None:
+        self.emit = emit
+        self._cache = cache
+        self._history = history
+        self._invitations = invitations
 
     def reset(self) -> None:
-        self._client._cache.forget()  # noqa: SLF001
+        self._cache.forget()
 
     async def replaced(self) -> None:
-        await self._client._history.catch_up()  # noqa: SLF001
+        await self._history.catch_up()
 
     async def batch(self, batch: Mapping[str, Any], base: str, app: Application) -> None:
         """Route one batch in the server's order; events about me/communication move links."""
-        client = self._client
         missed_items_changed = False
         missed_items: Mapping[str, Any] | None = None
         for sender in as_list(batch.get("sender")):
@@ -339,9 +344,9 @@ class _Dispatch:
                 app.links.apply_event(sender.get("rel"), event, base)
                 rel = event["link"].get("rel")
                 if rel == "phoneAudioInvitation":
-                    client._invitations.on_event(event, base)  # noqa: SLF001
+                    self._invitations.on_event(event, base)
                 elif rel == "missedItems":
                     missed_items_changed = True
                     missed_items = embedded(event, "missedItems")
         if missed_items_changed:
-            await client._history.catch_up(missed_items)  # noqa: SLF001
+            await self._history.catch_up(missed_items)

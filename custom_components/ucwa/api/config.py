@@ -64,3 +64,5 @@ class UcwaTimings:
     """reportMyActivity must come at least every 4 minutes (MeDashboard.md); 3 leaves a margin."""
     pget_margin: float = 30.0
     """Extra read time on a P-GET beyond the `timeout` the server is asked to hold it for."""
+    pget_min_interval: float = 1.0
+    """After a burst of P-GETs answered at once, at most one P-GET per this many seconds."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Mapping
 import contextlib
 import logging
@@ -21,6 +22,8 @@ from .transport import Response, Transport, is_lost
 
 _LOGGER = logging.getLogger(__package__)
 
+PGET_BURST = 5
+"""P-GETs that may go out back to back (events come in bursts) before the rate limit applies."""
 REDISCOVER_AFTER_FAILURES = 5
 """Consecutive connection failures of the channel that count as "many retries" (RootURL.md)."""
 
@@ -84,6 +87,7 @@ class EventChannel:
         self._dispatched = asyncio.Condition()
         self.pget_count = 0
         self._parked_generation = -1
+        self._sent: deque[float] = deque(maxlen=PGET_BURST)
         # The state of one run of the loop: where to P-GET next, failures in a row.
         self._failures = self._losses = 0
         self._lost_reported = False
@@ -130,7 +134,12 @@ class EventChannel:
         self._kick.clear()
 
     async def _pget(self, url: str, generation: int) -> Response:
-        """Park one P-GET, asking the server to hold it for `event_timeout` seconds."""
+        """Park one P-GET, asking the server to hold it for `event_timeout` seconds.
+
+        A server that answers at once, every time, must not make the channel ask as fast as it
+        answers: after a burst, P-GETs go out no faster than one per `pget_min_interval`.
+        """
+        await self._pace()
         seconds = max(1, math.ceil(self._config.event_timeout))
         target = URL(url).update_query(timeout=str(seconds))
         async with self._dispatched:
@@ -139,6 +148,14 @@ class EventChannel:
             self._dispatched.notify_all()
         read_timeout = seconds + self._timings.pget_margin
         return await self._transport.request("GET", target, read_timeout=read_timeout)
+
+    async def _pace(self) -> None:
+        """Wait until sending one more P-GET keeps within the burst and the rate."""
+        loop = asyncio.get_running_loop()
+        interval = self._timings.pget_min_interval
+        if len(self._sent) == PGET_BURST:
+            await asyncio.sleep(max(0.0, self._sent[0] + PGET_BURST * interval - loop.time()))
+        self._sent.append(loop.time())
 
     async def _await_pget(self, pending: asyncio.Task[Response]) -> Response | None:
         """Wait for the parked P-GET; None when someone kicked the channel to re-park it."""

@@ -38,6 +38,15 @@ def normalize_phone_number(value: str) -> str:
     return f"tel:+{digits}"
 
 
+def is_phone_number(value: str) -> bool:
+    """Whether `normalize_phone_number` accepts the value (for form and schema validators)."""
+    try:
+        normalize_phone_number(value)
+    except ValueError:
+        return False
+    return True
+
+
 def validate_operation_id(value: str) -> str:
     """Check a caller's operation id: 1 to 50 URL-safe characters (continuePhoneAudio_ref.md)."""
     if not _OPERATION_ID_RE.match(value):
