@@ -21,7 +21,13 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from .api import UcwaAuthenticationError, UcwaConnectionError, UcwaError, UcwaSecurityError
+from .api import (
+    UcwaAuthenticationError,
+    UcwaConnectionError,
+    UcwaError,
+    UcwaSecurityError,
+    is_phone_number,
+)
 from .const import (
     CONF_DISCOVERY_URL,
     CONF_ENDPOINT_ID,
@@ -29,7 +35,6 @@ from .const import (
     CONF_SIGN_IN_ADDRESS,
     DOMAIN,
     LOGGER,
-    PHONE_NUMBER_RE,
 )
 from .coordinator import build_client, default_phone_number
 
@@ -101,7 +106,7 @@ class UcwaConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_validate(self, user_input: Mapping[str, Any]) -> dict[str, str]:
         """Check the phone number first (nothing is sent then), then sign in."""
-        if not PHONE_NUMBER_RE.fullmatch(user_input[CONF_PHONE_NUMBER]):
+        if not is_phone_number(user_input[CONF_PHONE_NUMBER]):
             return {CONF_PHONE_NUMBER: "invalid_phone_number"}
         return await self._async_sign_in(user_input)
 
@@ -196,7 +201,7 @@ class UcwaOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             number = user_input[CONF_PHONE_NUMBER].strip()
-            if PHONE_NUMBER_RE.fullmatch(number):
+            if is_phone_number(number):
                 return self.async_create_entry(data={CONF_PHONE_NUMBER: number})
             errors[CONF_PHONE_NUMBER] = "invalid_phone_number"
         entry = self.config_entry

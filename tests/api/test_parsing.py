@@ -326,10 +326,10 @@ def test_error_mapping() -> None:
     ("value", "expected"),
     [
         ("+14255551234", "tel:+14255551234"),
-        ("14255551234", "tel:+14255551234"),
         ("+1 (425) 555-1234", "tel:+14255551234"),
-        (" 425.555.1234 ", "tel:+4255551234"),
+        (" +1.425.555.1234 ", "tel:+14255551234"),
         ("tel:+14255551234", "tel:+14255551234"),
+        ("+123", "tel:+123"),
     ],
 )
 def test_phone_number_normalised(value: str, expected: str) -> None:
@@ -338,7 +338,19 @@ def test_phone_number_normalised(value: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "abc", "sip:bob@contoso.com", "tel:14255551234", "+1 425 CALL NOW", "12", "1" * 16, "++1"],
+    [
+        "",
+        "abc",
+        "sip:bob@contoso.com",
+        "tel:14255551234",
+        "+1 425 CALL NOW",
+        "+12",
+        "+" + "1" * 16,
+        "++1",
+        "14255551234",  # no + : which country?
+        "425.555.1234",
+        "+0123456",  # no country code starts with 0
+    ],
 )
 def test_phone_number_rejected(value: str) -> None:
     with pytest.raises(ValueError, match="phone number"):

@@ -93,7 +93,7 @@ async def test_user_flow_with_username(hass: HomeAssistant, simulator: Simulator
         ({CONF_PASSWORD: "wrong"}, {"base": "invalid_auth"}),
         ({CONF_DISCOVERY_URL: "http://127.0.0.1:9/autodiscover"}, {"base": "cannot_connect"}),
         ({CONF_PHONE_NUMBER: "4255551234"}, {CONF_PHONE_NUMBER: "invalid_phone_number"}),
-        ({CONF_PHONE_NUMBER: "+1 425 555"}, {CONF_PHONE_NUMBER: "invalid_phone_number"}),
+        ({CONF_PHONE_NUMBER: "425 555 1234"}, {CONF_PHONE_NUMBER: "invalid_phone_number"}),
     ],
 )
 async def test_user_flow_errors_then_recovery(

@@ -18,23 +18,27 @@ from urllib.parse import unquote, urljoin, urlsplit
 from .exceptions import UcwaError
 
 _DATE_RE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
-_PHONE_RE = re.compile(r"^(?:tel:\+(\d{3,15})|\+?([\d\s().-]+))$")
+_PHONE_RE = re.compile(r"^(?:tel:)?\+([1-9][\d\s().-]*)$")
 _OPERATION_ID_RE = re.compile(r"^[A-Za-z0-9._~-]{1,50}$")
 
 
 def normalize_phone_number(value: str) -> str:
     """Return a phone number in the `tel:+<digits>` form UCWA samples use.
 
-    Accepted: `+14255551234`, `14255551234`, `+1 (425) 555-1234`, `425.555.1234` and
-    `tel:+14255551234`. Anything else (letters, `sip:` URIs, an empty or over-long number) raises
-    ValueError, so a typo is reported before a phone rings.
+    The project's one phone-number rule (the action, the config flow and the client use it): E.164
+    with its `+` and country code, 3 to 15 digits, optionally as a `tel:` URI and with the spaces,
+    dots, dashes and brackets people type: `+14255551234`, `+1 (425) 555-1234`,
+    `tel:+14255551234`. A number without `+` is refused rather than guessed: `425.555.1234` could
+    ring the wrong country. Anything else (letters, `sip:` URIs) raises ValueError, so a typo is
+    reported before a phone rings.
     """
     match = _PHONE_RE.match(value.strip())
-    digits = ""
-    if match:
-        digits = match.group(1) or re.sub(r"\D", "", match.group(2))
+    digits = re.sub(r"\D", "", match.group(1)) if match else ""
     if not 3 <= len(digits) <= 15:
-        raise ValueError(f"Not a phone number: {value!r} (expected digits, optionally +E.164)")
+        raise ValueError(
+            f"Not a phone number: {value!r} (expected + and 3 to 15 digits, E.164, "
+            "such as +14255551234)"
+        )
     return f"tel:+{digits}"
 
 
