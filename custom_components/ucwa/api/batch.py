@@ -8,14 +8,15 @@ body with a UTF-8 byte order mark, which is removed here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-import json
+from dataclasses import dataclass, field
 import re
 from typing import Any
 import uuid
 
 from multidict import CIMultiDict
 from yarl import URL
+
+from .bounds import loads_json
 
 MAX_BATCH_PARTS = 100
 """The server counts at most 100 outstanding requests per user (BatchingRequests.md)."""
@@ -31,7 +32,7 @@ class BatchPart:
 
     status: int
     headers: CIMultiDict[str]
-    body: bytes
+    body: bytes = field(repr=False)  # server text: kept out of logs and tracebacks
 
     @property
     def content_type(self) -> str:
@@ -39,8 +40,12 @@ class BatchPart:
         return self.headers.get("Content-Type", "")
 
     def json(self) -> Any:
-        """Decode the part body as JSON, without the BOM real servers put in front."""
-        return json.loads(decode_body(self.body))
+        """Decode the part body as JSON, without the BOM real servers put in front.
+
+        Within the same size and depth limits as a whole response; raises
+        UcwaMalformedResponseError only.
+        """
+        return loads_json(decode_body(self.body), "a batch part")
 
 
 def decode_body(body: bytes) -> str:

@@ -15,7 +15,7 @@ from .exceptions import (
     UcwaMalformedResponseError,
     UcwaSecurityError,
 )
-from .hosts import HostPolicy, same_domain
+from .hosts import HostPolicy, parse_target
 from .models import link_href
 from .transport import Transport
 
@@ -29,8 +29,15 @@ async def discover(transport: Transport, hosts: HostPolicy) -> str:
     """Find the applications URL: roots internal then external, then the user resource.
 
     Bad credentials end the search at once; a failed security check is reported in preference
-    to a connection error, since it is the one the user can act on.
+    to a connection error, since it is the one the user can act on. The origins it reaches are
+    the only ones the client talks to afterwards (`HostPolicy.discovering`).
     """
+    with hosts.discovering():
+        return await _try_roots(transport, hosts)
+
+
+async def _try_roots(transport: Transport, hosts: HostPolicy) -> str:
+    """Try each root in order; return the first applications URL found."""
     last_error: UcwaError | None = None
     security_error: UcwaSecurityError | None = None
     for root in hosts.discovery_roots():
@@ -64,13 +71,8 @@ async def _follow(transport: Transport, hosts: HostPolicy, start: URL) -> str:
             location = response.headers.get("Location")
             if not location:
                 raise UcwaApiError(response.status, None, None, "Redirect without Location")
-            target = URL(urljoin(str(url), location))
-            if not same_domain(url, target):
-                # RootURL.md step 3: a 302 to another domain is a failed attempt.
-                raise UcwaSecurityError(
-                    f"{url.host} redirected discovery to another domain ({target.host})"
-                )
-            hosts.trust(target)
+            target = _resolve(url, location)
+            hosts.check_hop(url, target)  # same domain, never HTTPS to HTTP
             url = target
             continue
         resource = response.json()
@@ -78,7 +80,7 @@ async def _follow(transport: Transport, hosts: HostPolicy, start: URL) -> str:
         if redirect := link_href(resource, "redirect", base):
             next_hop = redirect  # a redirect wins over anything else the body links
         elif applications := link_href(resource, "applications", base):
-            hosts.check_redirect(url, URL(applications))
+            hosts.check_redirect(url, parse_target(applications))
             return applications
         elif user := link_href(resource, "user", base):
             next_hop = user
@@ -86,7 +88,16 @@ async def _follow(transport: Transport, hosts: HostPolicy, start: URL) -> str:
             raise UcwaMalformedResponseError(
                 f"{url.host} answered discovery without a user or applications link"
             )
-        target = URL(next_hop)
+        target = parse_target(next_hop)
         hosts.check_redirect(url, target)
         url = target
     raise UcwaConnectionError(f"Autodiscovery needed more than {MAX_DISCOVERY_HOPS} hops")
+
+
+def _resolve(base: URL, location: str) -> URL:
+    """Resolve a Location header; one the URL parser cannot read is a refused link."""
+    try:
+        joined = urljoin(str(base), location)
+    except ValueError as err:
+        raise UcwaSecurityError("Refusing a malformed redirect") from err
+    return parse_target(joined)

@@ -31,7 +31,7 @@ from .models import (
     link_hrefs,
     log_id_from_href,
 )
-from .transport import Transport, error_from_response, is_lost
+from .transport import Transport, is_lost
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -119,9 +119,10 @@ class ConversationHistory:
 
         async def read(app: Application) -> tuple[list[str], int]:
             url = await self._apps.link(app, COMMUNICATION, "conversationLogs")
-            response = await self._transport.request("GET", URL(url).update_query(limit=str(limit)))
+            target = self._transport.allowed("GET", url).update_query(limit=str(limit))
+            response = await self._transport.request("GET", target)
             hrefs = link_hrefs(response.json(), "conversationLog", str(response.url))
-            by_id = {log_id_from_href(href): href for href in hrefs}
+            by_id = _first_ids(hrefs, limit)
             self.cache.store(await self._fetch_logs(app, self.cache.unknown(by_id)))
             return list(by_id), len(hrefs)
 
@@ -134,20 +135,29 @@ class ConversationHistory:
         for start in range(0, len(hrefs), MAX_BATCH_PARTS):
             chunk = hrefs[start : start + MAX_BATCH_PARTS]
             for href, part in zip(chunk, await self._batch(app, chunk), strict=True):
-                if part.status == 404 and not is_lost(_part_error(part)):
+                if part.status == 404 and not is_lost(self._part_error(part)):
                     continue  # deleted between the list and the batch
                 if part.status >= 400:
-                    raise _part_error(part)
+                    raise self._part_error(part)
                 try:
                     data = part.json()
-                except ValueError as err:
+                except UcwaMalformedResponseError as err:
                     raise UcwaMalformedResponseError(
-                        f"Unreadable conversation log ({part.status})"
+                        f"Unreadable conversation log ({part.status}): {err}"
                     ) from err
                 if not isinstance(data, dict):
                     raise UcwaMalformedResponseError("A conversation log that is not a JSON object")
-                logs.append(ConversationLog.from_json(data, href, href=href))
+                log = ConversationLog.from_json(data, href, href=href)
+                if not _same_resource(log.href, href):
+                    # A part answers the request at its position; a self link elsewhere would
+                    # make later requests (mark as read, call back) follow the server's word.
+                    _LOGGER.warning("Ignored a batch part whose self link is not its request")
+                    continue
+                logs.append(log)
         return logs
+
+    def _part_error(self, part: BatchPart) -> UcwaApiError:
+        return self._transport.error_from(part.status, part.content_type, part.body)
 
     async def _batch(self, app: Application, hrefs: Sequence[str]) -> list[BatchPart]:
         """POST one batch of GETs; on 429 (none of it ran) split it and try again later."""
@@ -231,5 +241,25 @@ class ConversationHistory:
         return await self._apps.with_application(send)
 
 
-def _part_error(part: BatchPart) -> UcwaApiError:
-    return error_from_response(part.status, part.content_type, part.body, f"HTTP {part.status}")
+def _first_ids(hrefs: Sequence[str], limit: int) -> dict[str, str]:
+    """Return the first `limit` distinct logs of the list (newest first), by stable id.
+
+    `limit` bounds what is fetched and cached whatever the server lists: 100,000 links for a
+    limit of 50 cost one batch of 50 parts, not 1,000 batches.
+    """
+    by_id: dict[str, str] = {}
+    for href in hrefs:
+        by_id.setdefault(log_id_from_href(href), href)
+        if len(by_id) >= limit:
+            break
+    return by_id
+
+
+def _same_resource(self_href: str, requested: str) -> bool:
+    """Whether a part's self link names the resource requested (scheme, host, port and path)."""
+    try:
+        return URL(self_href).with_query(None).with_fragment(None) == URL(requested).with_query(
+            None
+        ).with_fragment(None)
+    except ValueError:
+        return False

@@ -19,9 +19,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urljoin
 
 from .exceptions import UcwaLinkNotOfferedError
+from .models import join_href
 
 APPLICATION: Final = "application"
 ME: Final = "me"
@@ -46,7 +46,7 @@ def links_of(resource: Mapping[str, Any], base_url: str) -> dict[str, str]:
     for rel, value in links.items():
         link = value[0] if isinstance(value, list) and value else value
         if isinstance(rel, str) and isinstance(link, Mapping) and isinstance(link.get("href"), str):
-            found[rel] = urljoin(base_url, link["href"])
+            found[rel] = join_href(base_url, link["href"])
     return found
 
 

@@ -17,7 +17,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from .exceptions import UcwaError
 
-_DATE_RE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+_DATE_RE = re.compile(r"^/Date\((-?[0-9]{1,18})([+-][0-9]{4})?\)/$")
+_INT_RE = re.compile(r"^-?[0-9]{1,18}$")
 _PHONE_RE = re.compile(r"^(?:tel:)?\+([1-9][\d\s().-]*)$")
 _OPERATION_ID_RE = re.compile(r"^[A-Za-z0-9._~-]{1,50}$")
 
@@ -65,20 +66,22 @@ def parse_ucwa_datetime(value: object) -> datetime | None:
 
     JSON uses ASP.NET's `/Date(ms)/` (milliseconds since the epoch, UTC, with an optional offset that
     only says which zone the writer was in); XML and some servers use ISO 8601 with seven fractional
-    digits. Anything else yields None rather than an error, since a bad date must not hide a log.
+    digits. Anything else yields None rather than an error, since a bad date must not hide a log:
+    a `/Date(...)/` beyond year 9999 (OverflowError, OSError or ValueError from the platform's
+    clock) and an offset of 99 hours included.
     """
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or len(value) > 64:
         return None
-    if match := _DATE_RE.match(value):
-        instant = datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC)
-        if offset := match.group(2):
-            sign = 1 if offset[0] == "+" else -1
-            delta = timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
-            return instant.astimezone(timezone(sign * delta))
-        return instant
     try:
+        if match := _DATE_RE.match(value):
+            instant = datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC)
+            if offset := match.group(2):
+                sign = 1 if offset[0] == "+" else -1
+                delta = timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
+                return instant.astimezone(timezone(sign * delta))
+            return instant
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -94,7 +97,9 @@ def _int(data: Mapping[str, Any], key: str) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.lstrip("-").isdigit():
+    if isinstance(value, str) and _INT_RE.match(value):
+        # ASCII digits only (`²` is a digit to str.isdigit but not to int), and few enough of
+        # them that int() cannot refuse: a bad count is None, not a failed list.
         return int(value)
     return None
 
@@ -112,8 +117,20 @@ def link_href(resource: Mapping[str, Any], rel: str, base_url: str) -> str | Non
     if isinstance(link, list):
         link = link[0] if link else None
     if isinstance(link, Mapping) and isinstance(link.get("href"), str):
-        return urljoin(base_url, str(link["href"]))
+        return join_href(base_url, str(link["href"]))
     return None
+
+
+def join_href(base_url: str, href: str) -> str:
+    """Resolve an href; one the URL parser cannot read is kept as sent.
+
+    Resolving must not raise (`http://[::1` is a ValueError to urljoin): the chokepoint refuses
+    such a link with UcwaSecurityError when someone follows it, like any link off the pool.
+    """
+    try:
+        return urljoin(base_url, href)
+    except ValueError:
+        return href
 
 
 def link_hrefs(resource: Mapping[str, Any], rel: str, base_url: str) -> list[str]:
@@ -128,7 +145,7 @@ def link_hrefs(resource: Mapping[str, Any], rel: str, base_url: str) -> list[str
     value = links.get(rel)
     items = value if isinstance(value, list) else [value]
     return [
-        urljoin(base_url, item["href"])
+        join_href(base_url, item["href"])
         for item in items
         if isinstance(item, Mapping) and isinstance(item.get("href"), str)
     ]
@@ -140,7 +157,11 @@ def log_id_from_href(href: str) -> str:
     The href embeds the application id, which changes whenever the application is recreated; the last
     path segment is the mailbox item's id, which does not. That is what users put in automations.
     """
-    return unquote(urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1])
+    try:
+        path = urlsplit(href).path
+    except ValueError:  # an href the URL parser cannot read; requests to it are refused anyway
+        path = href
+    return unquote(path.rstrip("/").rsplit("/", 1)[-1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +213,7 @@ class ConversationLog:
         cls, data: Mapping[str, Any], base_url: str, href: str | None = None
     ) -> ConversationLog:
         """Parse a `conversationLog` body; `href` is the URL it was fetched from when known."""
-        self_href = link_href(data, "self", base_url) or (href and urljoin(base_url, href)) or ""
+        self_href = link_href(data, "self", base_url) or (href and join_href(base_url, href)) or ""
         embedded = data.get("_embedded")
         recipients_raw: Any = (
             embedded.get("conversationLogRecipient") if isinstance(embedded, Mapping) else None
@@ -319,7 +340,7 @@ class PhoneAudioInvitationEvent:
         reason = event.get("reason")
         return cls(
             type=kind,
-            href=urljoin(base_url, link["href"]),
+            href=join_href(base_url, link["href"]),
             operation_id=_str(invitation, "operationId"),
             state=_str(invitation, "state"),
             direction=_str(invitation, "direction"),
