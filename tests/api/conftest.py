@@ -38,8 +38,11 @@ FAST = UcwaTimings(
     parked_grace=0.01,
     batch_retry_delay=0.01,
     pget_min_interval=0.01,
+    pget_empty_interval=0.01,
+    token_grant_window=0.01,
+    refresh_min_interval=0.01,
 )
-"""Delays shrunk so tests do not wait on backoff."""
+"""Delays shrunk so tests do not wait on backoff (tests/api/hostile/ checks the real budget)."""
 
 
 @pytest.fixture(params=["lenient", "trace"])

@@ -18,6 +18,7 @@ from custom_components.ucwa.api import (
     UcwaEvent,
     UcwaSecurityError,
     UcwaTimeoutError,
+    UcwaTimings,
     is_phone_number,
 )
 from custom_components.ucwa.api.callbacks import KEPT_OPERATIONS, Invitations
@@ -53,10 +54,16 @@ class Grants:
         return {"access_token": f"cwt=token-{len(self.forms)}", "expires_in": self.expires_in}
 
 
-async def _store(grants: Grants) -> TokenStore:
+SHORT_TOKENS = UcwaTimings(token_min_lifetime=0.0)
+"""Tokens as short-lived as the server says, so a lifetime of 0 forces a renewal (the real
+minimum is checked in tests/api/hostile/test_loops_tokens.py)."""
+
+
+async def _store(grants: Grants, timings: UcwaTimings = SHORT_TOKENS) -> TokenStore:
     hosts = HostPolicy(CONFIG)
     hosts.trust(POOL)
     store = TokenStore(CONFIG, hosts, grants)
+    store.timings = timings
     await store.answer_challenge(POOL, [CHALLENGE], stale=None)
     return store
 

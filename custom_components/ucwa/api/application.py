@@ -6,10 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 import logging
+import math
 from typing import Any
 from urllib.parse import urljoin
 
-from .config import UcwaConfig
+from .config import UcwaConfig, UcwaTimings
 from .discovery import discover
 from .exceptions import UcwaApiError, UcwaConnectionError, UcwaError, UcwaMalformedResponseError
 from .hosts import HostPolicy
@@ -36,6 +37,13 @@ class Applications:
     `with_application` is the one recover-once helper: every request that needs the application
     goes through it, and only a request the server did not act on (a lost application answers
     404/410 before doing anything) is sent a second time.
+
+    Recreation is the one place every caller (the event channel, `with_application`) comes
+    through, so its budget lives here: the first recreation after an application the event
+    channel saw answer is immediate, the next ones back off with jitter until the channel says
+    a new application works (`proven`). A pool that loses every new application at once
+    (404 ApplicationNotFound or 410 InactiveApplicationExpired forever) gets at most a few a
+    minute instead of one per round trip.
     """
 
     def __init__(
@@ -45,9 +53,14 @@ class Applications:
         hosts: HostPolicy,
         state: SessionState,
         forget: Callable[[], None],
+        *,
+        timings: UcwaTimings | None = None,
     ) -> None:
         """`forget` runs when an application is lost or replaced: its hrefs die with it."""
         self._config = config
+        self._timings = timings or UcwaTimings()
+        self._unproven = 0
+        self._created_at = -math.inf
         self._transport = transport
         self._hosts = hosts
         self._state = state
@@ -83,7 +96,26 @@ class Applications:
             ):
                 return app
             self.current = None
+            await self._pace()
             return await self._create()
+
+    def proven(self) -> None:
+        """Note that the event channel got a good answer: the application works, losses start afresh."""
+        self._unproven = 0
+
+    async def _pace(self) -> None:
+        """Wait before a new application when the last ones were lost before proving to work.
+
+        The first creation and the first recreation go at once (the recovery figures); then
+        1-2 s, 2-4 s, 4-8 s... (`UcwaTimings.backoff`) up to the cap.
+        """
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._created_at > self._timings.application_reset:
+            self._unproven = 0
+        if self._unproven >= 2:
+            await asyncio.sleep(self._timings.backoff(self._unproven - 1))
+        self._unproven += 1
+        self._created_at = loop.time()
 
     def mark_lost(self, generation: int) -> None:
         """Forget the application of `generation` (if still current): the server lost it."""

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 import contextlib
 import logging
+import math
 from typing import Any, Self
 
 import aiohttp
@@ -87,9 +88,15 @@ class UcwaClient:
         self._subscribers: list[EventCallback] = []
         hosts = HostPolicy(config)
         self._transport = Transport(config, hosts, self._state, session, request_timeout)
+        self._transport.tokens.timings = self.timings
         self._cache = LogCache()
         self._apps = Applications(
-            config, self._transport, hosts, self._state, lambda: self._cache.forget(logs=True)
+            config,
+            self._transport,
+            hosts,
+            self._state,
+            lambda: self._cache.forget(logs=True),
+            timings=self.timings,
         )
         self._history = ConversationHistory(
             self._transport,
@@ -100,13 +107,16 @@ class UcwaClient:
             emit=self._emit,
         )
         self._invitations = Invitations(self._emit)
+        self._dispatch = _Dispatch(
+            self._emit, self._cache, self._history, self._invitations, self.timings
+        )
         self._channel = EventChannel(
             config,
             self.timings,
             transport=self._transport,
             apps=self._apps,
             state=self._state,
-            listener=_Dispatch(self._emit, self._cache, self._history, self._invitations),
+            listener=self._dispatch,
         )
         self._callback = CallBack(
             self._transport,
@@ -184,6 +194,7 @@ class UcwaClient:
             if task is not None:
                 await cancel(task)
         self._event_task = self._activity_task = None
+        await self._dispatch.close()
         self._invitations.cancel_waiters()
         await self._apps.delete()
         await self._transport.close()
@@ -311,7 +322,14 @@ class UcwaClient:
 
 
 class _Dispatch:
-    """What the event channel tells the client: batches to type and route, resets, new apps."""
+    """What the event channel tells the client: batches to type and route, resets, new apps.
+
+    Re-reads triggered by `missedItems` events are coalesced: a server that sends one with every
+    answer gets at most one re-read of missed items and the log list per
+    `refresh_min_interval`. The first re-read after a quiet spell runs at once, before the next
+    batch is handled (the push latency); events during the cool-down share one later re-read,
+    so no change goes unreported.
+    """
 
     def __init__(
         self,
@@ -319,11 +337,45 @@ class _Dispatch:
         cache: LogCache,
         history: ConversationHistory,
         invitations: Invitations,
+        timings: UcwaTimings,
     ) -> None:
         self.emit = emit
         self._cache = cache
         self._history = history
         self._invitations = invitations
+        self._timings = timings
+        self._last_catch_up = -math.inf
+        self._due: tuple[Mapping[str, Any] | None] | None = None  # the latest event's resource
+        self._later: asyncio.Task[None] | None = None
+
+    async def close(self) -> None:
+        """Cancel a re-read waiting for its turn (the client is closing)."""
+        if self._later is not None:
+            await cancel(self._later)
+            self._later = None
+
+    async def _catch_up(self, missed_items: Mapping[str, Any] | None) -> None:
+        self._last_catch_up = asyncio.get_running_loop().time()
+        await self._history.catch_up(missed_items)
+
+    async def _catch_up_later(self) -> None:
+        """Run the re-reads that came during the cool-down, one per interval, until none is due."""
+        loop = asyncio.get_running_loop()
+        while self._due is not None:
+            next_at = self._last_catch_up + self._timings.refresh_min_interval
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            (missed_items,), self._due = self._due, None
+            await self._catch_up(missed_items)
+
+    async def _missed_items_changed(self, missed_items: Mapping[str, Any] | None) -> None:
+        loop = asyncio.get_running_loop()
+        waiting = self._later is not None and not self._later.done()
+        if not waiting and loop.time() >= self._last_catch_up + self._timings.refresh_min_interval:
+            await self._catch_up(missed_items)
+            return
+        self._due = (missed_items,)
+        if not waiting:
+            self._later = asyncio.create_task(self._catch_up_later(), name="ucwa re-read")
 
     def reset(self) -> None:
         self._cache.forget()
@@ -349,4 +401,4 @@ class _Dispatch:
                     missed_items_changed = True
                     missed_items = embedded(event, "missedItems")
         if missed_items_changed:
-            await self._history.catch_up(missed_items)
+            await self._missed_items_changed(missed_items)

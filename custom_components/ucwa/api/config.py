@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import random
 import uuid
 
 DEFAULT_USER_AGENT = "ha-ucwa/0.1"
@@ -66,3 +67,26 @@ class UcwaTimings:
     """Extra read time on a P-GET beyond the `timeout` the server is asked to hold it for."""
     pget_min_interval: float = 1.0
     """After a burst of P-GETs answered at once, at most one P-GET per this many seconds."""
+    pget_empty_interval: float = 1.0
+    """After a P-GET that brought no event, the next one waits until this long after it was
+    sent: a server that answers empty at once (instead of holding the P-GET) gets one a second."""
+    application_reset: float = 120.0
+    """A new application that the event channel never saw answer counts as unproven; losses
+    this far apart are unrelated, so the recreation backoff starts again from nothing."""
+    token_min_lifetime: float = 60.0
+    """A token is used at least this long, whatever `expires_in` says (0, -5, NaN, "abc"):
+    otherwise a server could make the client send the password before every request."""
+    token_grant_window: float = 60.0
+    """At most `GRANT_BURST` password grants in any window this long (a directory lockout
+    counts failed sign-ins); a 403 does not renew a token younger than this."""
+    refresh_min_interval: float = 1.0
+    """missedItems events closer than this share one re-read of missed items and the log list."""
+
+    def backoff(self, failures: int) -> float:
+        """Exponential backoff with jitter, never above the cap (so never silent for longer).
+
+        The jitter (half to all of the delay) keeps many clients of one pool from coming back
+        in step after the pool recovers.
+        """
+        delay = min(self.reconnect_cap, self.reconnect_base * float(2 ** min(failures, 16)))
+        return float(delay) * random.uniform(0.5, 1.0)  # noqa: S311  # jitter, not crypto

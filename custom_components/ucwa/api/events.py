@@ -8,7 +8,6 @@ from collections.abc import Mapping
 import contextlib
 import logging
 import math
-import random
 from typing import Any, Protocol
 
 from yarl import URL
@@ -16,6 +15,7 @@ from yarl import URL
 from .application import Application, Applications
 from .config import UcwaConfig, UcwaTimings
 from .exceptions import UcwaApiError, UcwaAuthenticationError, UcwaConnectionError, UcwaError
+from .links import as_list
 from .models import ApplicationLost, ApplicationRestored, AuthenticationFailed, UcwaEvent, link_href
 from .session import SessionState
 from .transport import Response, Transport, is_lost
@@ -46,8 +46,7 @@ class ChannelListener(Protocol):
 
 def reconnect_delay(timings: UcwaTimings, failures: int) -> float:
     """Exponential backoff with jitter, never above the cap (so never silent for longer)."""
-    delay = min(timings.reconnect_cap, timings.reconnect_base * float(2 ** min(failures, 16)))
-    return float(delay) * random.uniform(0.5, 1.0)  # noqa: S311  # jitter, not crypto
+    return timings.backoff(failures)
 
 
 async def cancel(task: asyncio.Task[Any]) -> None:
@@ -63,7 +62,15 @@ class EventChannel:
 
     The next P-GET is sent before a batch is handled (EventChannelDetails.md). A lost application
     is recreated here too; ApplicationLost/ApplicationRestored are only emitted when that takes
-    more than one attempt. No answer of the server makes the loop ask faster than the backoff.
+    more than one attempt. No answer of the server makes the loop ask faster than the backoff:
+    an answer without events waits `pget_empty_interval`, a redirect or an unreadable batch
+    counts as a failure, and recreation backs off in `Applications`.
+
+    The loop never ends silently: any failure inside it, whatever its type, is logged (with its
+    traceback the first time in a row), reported as `ApplicationLost` (cause None when it is
+    not a library error) and followed by a fresh P-GET from the application's events link after
+    a backoff; `ApplicationRestored` follows the next good answer. Only refused credentials
+    (`AuthenticationFailed`) and cancellation end it.
     """
 
     def __init__(
@@ -88,8 +95,9 @@ class EventChannel:
         self.pget_count = 0
         self._parked_generation = -1
         self._sent: deque[float] = deque(maxlen=PGET_BURST)
+        self._empty = False
         # The state of one run of the loop: where to P-GET next, failures in a row.
-        self._failures = self._losses = 0
+        self._failures = self._crashes = 0
         self._lost_reported = False
         self._generation = state.generation
         self._url: str | None = None
@@ -150,11 +158,20 @@ class EventChannel:
         return await self._transport.request("GET", target, read_timeout=read_timeout)
 
     async def _pace(self) -> None:
-        """Wait until sending one more P-GET keeps within the burst and the rate."""
+        """Wait until sending one more P-GET keeps within the burst and the rate.
+
+        After an answer without events the burst does not apply: the next P-GET waits until
+        `pget_empty_interval` after the last one was sent (a server holding the P-GET, as it
+        should, answers empty only after its timeout, so this costs it nothing).
+        """
         loop = asyncio.get_running_loop()
         interval = self._timings.pget_min_interval
+        wait_until = loop.time()
         if len(self._sent) == PGET_BURST:
-            await asyncio.sleep(max(0.0, self._sent[0] + PGET_BURST * interval - loop.time()))
+            wait_until = self._sent[0] + PGET_BURST * interval
+        if self._empty and self._sent:
+            wait_until = max(wait_until, self._sent[-1] + self._timings.pget_empty_interval)
+        await asyncio.sleep(max(0.0, wait_until - loop.time()))
         self._sent.append(loop.time())
 
     async def _await_pget(self, pending: asyncio.Task[Response]) -> Response | None:
@@ -172,16 +189,49 @@ class EventChannel:
 
     async def run(self) -> None:
         """Run the channel until cancelled or the credentials are refused."""
-        self._failures = self._losses = 0
-        self._lost_reported = False
+        self._failures = self._crashes = 0
+        self._lost_reported = self._empty = False
         self._generation = self._state.generation
         self._url = self._app = self._pending = None
         self._state.events_ok = True  # events queue from the application's creation
         try:
-            await self._loop()
+            while True:
+                try:
+                    await self._loop()
+                except Exception as err:  # noqa: BLE001  # whatever it is, push must go on
+                    await self._crashed(err)
+                else:
+                    return
         finally:
             self._state.events_ok = False
             await self._drop_pending()
+
+    async def _crashed(self, err: Exception) -> None:
+        """Report a failure the loop did not expect, then start again from the events link.
+
+        The `next` link that led here may be the culprit (`javascript:x`, a port of 99999), so
+        the channel restarts from the application's events link; the server answers that with
+        `resync` if it must. Logged with its traceback once per streak, reported once.
+        """
+        self._crashes += 1
+        self._state.events_ok = False
+        if self._crashes == 1:
+            _LOGGER.error(
+                "The UCWA event channel failed (%s); restarting it",
+                type(err).__name__,
+                exc_info=err,
+            )
+        else:
+            _LOGGER.debug("The UCWA event channel failed again: %s", type(err).__name__)
+        if not self._lost_reported:
+            self._lost_reported = True
+            cause = err if isinstance(err, UcwaError) else None
+            self._listener.emit(
+                ApplicationLost(error=f"Event channel failed: {type(err).__name__}", cause=cause)
+            )
+        await self._drop_pending()
+        self._url = None
+        await self._backoff(self._crashes - 1)
 
     async def _drop_pending(self) -> None:
         """Cancel the parked P-GET, if any (a new application, or the loop ends)."""
@@ -251,15 +301,16 @@ class EventChannel:
         return True
 
     async def _failed(self, err: UcwaError) -> None:
-        """Decide, after a failed P-GET, between a new application, a backoff and re-discovery."""
+        """Decide, after a failed P-GET, between a new application, a backoff and re-discovery.
+
+        A lost application, or a 403/502 that made the pool suspect, is replaced at once the
+        first time; `Applications` backs off when the new ones do not work either.
+        """
         self._state.events_ok = False
         self._failures += 1
         backoff = self._backoff
         if is_lost(err):
             self._apps.mark_lost(self._generation)
-            self._losses += 1
-            if self._losses > 1:  # lost again before any answer: do not recreate in a loop
-                await backoff(self._losses - 1)
         elif isinstance(err, UcwaApiError) and err.status == 409:
             _LOGGER.warning("Event channel replaced (%s); is another client running?", err)
             await backoff(self._failures)
@@ -271,26 +322,48 @@ class EventChannel:
             _LOGGER.debug("Event channel error (%s), reconnecting", err)
             await backoff(self._failures)
 
+    def _good(self, *, empty: bool) -> None:
+        """Note a good answer: failures start afresh, caches are trusted, a loss is over.
+
+        `empty` (no event, no resync/resume) makes the next P-GET wait `pget_empty_interval`.
+        """
+        self._failures = self._crashes = 0
+        self._empty = empty
+        self._apps.proven()
+        self._state.events_ok = True
+        if self._lost_reported:
+            self._lost_reported = False
+            self._listener.emit(ApplicationRestored())
+
     async def _answered(self, response: Response) -> None:
-        """Park the next P-GET, then hand the batch that answered on."""
-        self._failures = self._losses = 0
+        """Park the next P-GET, then hand the batch that answered on.
+
+        Only a 200 with a readable batch is an answer: a redirect (not followed: the security
+        check decides where requests go) or an unreadable body counts as a failure and backs off.
+        """
+        if not 200 <= response.status < 300:
+            await self._failed(
+                UcwaApiError(response.status, None, None, f"HTTP {response.status} on a P-GET")
+            )
+            return
         try:
             batch = response.json()
         except UcwaError as err:
             _LOGGER.debug("Unreadable event batch: %s", err)
-            await self._backoff(1)
+            self._failures += 1
+            await self._backoff(self._failures)
             return
-        self._state.events_ok = True
         base = str(response.url)
-        if resync := link_href(batch, "resync", base):
+        resync = link_href(batch, "resync", base)
+        resume = None if resync else link_href(batch, "resume", base)
+        next_url = None if resync or resume else link_href(batch, "next", base)
+        # Only now is it a good answer: reading its links may have raised (a crash, retried).
+        self._good(empty=not (resync or resume or _has_events(batch)))
+        if resync or resume:
             self._listener.reset()
-            self._url = resync
+        self._url = resync or resume or next_url or self._url
+        if resync:
             return
-        if resume := link_href(batch, "resume", base):
-            self._listener.reset()
-            self._url = resume
-        elif next_url := link_href(batch, "next", base):
-            self._url = next_url
         assert self._url is not None
         assert self._app is not None
         self._pending = self._park(self._url)
@@ -299,3 +372,11 @@ class EventChannel:
         except Exception:
             # One malformed batch must not end push updates for good.
             _LOGGER.exception("Error while handling a UCWA event batch")
+
+
+def _has_events(batch: Mapping[str, Any]) -> bool:
+    """Whether a batch carries at least one event (an empty one is what a timeout answers)."""
+    return any(
+        isinstance(sender, Mapping) and as_list(sender.get("events"))
+        for sender in as_list(batch.get("sender"))
+    )
