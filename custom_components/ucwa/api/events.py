@@ -10,11 +10,15 @@ import logging
 import math
 from typing import Any, Protocol
 
-from yarl import URL
-
 from .application import Application, Applications
 from .config import UcwaConfig, UcwaTimings
-from .exceptions import UcwaApiError, UcwaAuthenticationError, UcwaConnectionError, UcwaError
+from .exceptions import (
+    UcwaApiError,
+    UcwaAuthenticationError,
+    UcwaConnectionError,
+    UcwaError,
+    UcwaSecurityError,
+)
 from .links import as_list
 from .models import ApplicationLost, ApplicationRestored, AuthenticationFailed, UcwaEvent, link_href
 from .session import SessionState
@@ -149,7 +153,7 @@ class EventChannel:
         """
         await self._pace()
         seconds = max(1, math.ceil(self._config.event_timeout))
-        target = URL(url).update_query(timeout=str(seconds))
+        target = self._transport.allowed("GET", url).update_query(timeout=str(seconds))
         async with self._dispatched:
             self.pget_count += 1
             self._parked_generation = generation
@@ -304,8 +308,14 @@ class EventChannel:
         """Decide, after a failed P-GET, between a new application, a backoff and re-discovery.
 
         A lost application, or a 403/502 that made the pool suspect, is replaced at once the
-        first time; `Applications` backs off when the new ones do not work either.
+        first time; `Applications` backs off when the new ones do not work either. A refused
+        link (UcwaSecurityError) is handled like a crash.
         """
+        if isinstance(err, UcwaSecurityError):
+            # A link the server handed the loop cannot be followed: asking it again would fail
+            # the same way for ever, silently. Start again from the events link, and say so.
+            await self._crashed(err)
+            return
         self._state.events_ok = False
         self._failures += 1
         backoff = self._backoff
@@ -357,6 +367,10 @@ class EventChannel:
         resync = link_href(batch, "resync", base)
         resume = None if resync else link_href(batch, "resume", base)
         next_url = None if resync or resume else link_href(batch, "next", base)
+        if following := resync or resume or next_url:
+            # A link that will be refused makes this a bad answer, not a good one followed by
+            # a failure: the crash path (once reported, backing off) handles it.
+            self._transport.allowed("GET", following)
         # Only now is it a good answer: reading its links may have raised (a crash, retried).
         self._good(empty=not (resync or resume or _has_events(batch)))
         if resync or resume:
