@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
     from homeassistant.helpers.typing import ConfigType
 
-PLATFORMS: list[Platform] = [Platform.EVENT, Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -48,6 +48,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> bool
         entry.data,
         phone_number=default_phone_number(entry),
         endpoint_id=entry.data[CONF_ENDPOINT_ID],
+        entry=entry,
     )
     # Runs on unload and when setup fails: stops the event channel and deletes the application.
     entry.async_on_unload(client.close)

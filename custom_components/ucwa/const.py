@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 import logging
-import re
 from typing import Final
 
 DOMAIN: Final = "ucwa"
@@ -49,14 +48,17 @@ ATTR_SIP_URI: Final = "sip_uri"
 # Bus event fired for every phoneAudioInvitation event (started, updated, completed).
 EVENT_PHONE_AUDIO_INVITATION: Final = "ucwa_phone_audio_invitation"
 
-# The user-facing phone number: `+` and 3 to 15 digits (E.164), optionally as a `tel:` URI.
-PHONE_NUMBER_RE: Final = re.compile(r"(?:tel:)?\+[1-9][0-9]{2,14}")
-
 # The event channel pushes every change; this poll only re-syncs in case an event was lost.
 SAFETY_POLL_INTERVAL: Final = timedelta(minutes=15)
-# How many logs the coordinator keeps (newest first), and how many go in the unrecorded lists.
+# How many logs the coordinator keeps (newest first), and how many go in the unrecorded lists
+# (a few, so the attribute stays readable on a dashboard).
 CONVERSATION_LOG_LIMIT: Final = 50
-RECENT_CONVERSATIONS: Final = 10
+RECENT_CONVERSATIONS: Final = 5
+
+# The call-back status sensor: how long it shows an outcome, and how long it waits for news of a
+# call-back in progress (an event lost with the channel must not leave it "ringing" for ever).
+CALL_BACK_OUTCOME_SHOWN: Final = timedelta(seconds=60)
+CALL_BACK_NO_NEWS: Final = timedelta(minutes=3)
 
 ISSUE_APPLICATION_REFUSED: Final = "application_refused"
 ISSUE_CONVERSATION_HISTORY: Final = "conversation_history_unavailable"

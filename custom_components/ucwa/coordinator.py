@@ -13,6 +13,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .api import (
@@ -34,6 +35,8 @@ from .api import (
     UcwaSecurityError,
 )
 from .const import (
+    CALL_BACK_NO_NEWS,
+    CALL_BACK_OUTCOME_SHOWN,
     CONF_DISCOVERY_URL,
     CONF_PHONE_NUMBER,
     CONF_SIGN_IN_ADDRESS,
@@ -82,6 +85,48 @@ class UcwaData:
         return next((log for log in self.conversation_logs or () if log.log_id == log_id), None)
 
 
+CALL_BACK_IDLE: Final = "idle"
+CALL_BACK_CONNECTING: Final = "connecting"
+CALL_BACK_RINGING: Final = "ringing"
+CALL_BACK_CONNECTED: Final = "connected"
+CALL_BACK_FAILED: Final = "failed"
+CALL_BACK_STATES: Final = [
+    CALL_BACK_IDLE,
+    CALL_BACK_CONNECTING,
+    CALL_BACK_RINGING,
+    CALL_BACK_CONNECTED,
+    CALL_BACK_FAILED,
+]
+# InvitationState_ref.md values of an invitation still in progress, in the sensor's words.
+_INVITATION_STATES: Final = {
+    "Connecting": CALL_BACK_CONNECTING,
+    "Alerting": CALL_BACK_RINGING,
+    "TeamRing": CALL_BACK_RINGING,
+    "Forwarded": CALL_BACK_RINGING,
+    "Connected": CALL_BACK_CONNECTED,
+    "Declined": CALL_BACK_FAILED,
+    "Cancelled": CALL_BACK_FAILED,
+    "Failed": CALL_BACK_FAILED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CallBackStatus:
+    """Where the account's latest call-back stands, as the call-back sensor shows it."""
+
+    state: str = CALL_BACK_IDLE
+    conversation_log_id: str | None = None
+    phone_number: str | None = None
+    operation_id: str | None = None
+    reason: str | None = None
+    """Why it failed: the server's reason, or the error the request met."""
+
+    @property
+    def finished(self) -> bool:
+        """Whether the call-back has its outcome (or never started)."""
+        return self.state in (CALL_BACK_IDLE, CALL_BACK_CONNECTED, CALL_BACK_FAILED)
+
+
 def is_capability_missing(err: UcwaError) -> bool:
     """Whether the error says the account lacks a capability rather than that the server failed."""
     if isinstance(err, UcwaLinkNotOfferedError):
@@ -117,10 +162,13 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
         )
         self.client = client
         self._new_logs_listeners: list[NewLogsListener] = []
+        self.call_back = CallBackStatus()
+        self._cancel_call_back_reset: Callable[[], None] | None = None
 
     async def _async_setup(self) -> None:
         """Start the UCWA session: sign in, create the application and open the event channel."""
         self.config_entry.async_on_unload(self.client.subscribe(self._async_handle_event))
+        self.config_entry.async_on_unload(self._async_cancel_call_back_reset)
         try:
             await self.client.start()
         except UcwaError as err:
@@ -252,6 +300,7 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
         """Apply one event from the client's event channel, in the order they came."""
         if isinstance(event, PhoneAudioInvitationEvent):
             self.hass.bus.async_fire(EVENT_PHONE_AUDIO_INVITATION, self._invitation_data(event))
+            self._async_follow_invitation(event)
         elif isinstance(event, ApplicationLost):
             if isinstance(event.cause, UcwaApplicationError):
                 self.async_create_application_issue(event.cause)
@@ -302,6 +351,71 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             self.last_update_success = False
             self.async_update_listeners()
 
+    @callback
+    def async_call_back_started(
+        self, conversation_log_id: str, phone_number: str, operation_id: str
+    ) -> None:
+        """Show `connecting` at once, before the server answers: a press must show something."""
+        self._async_set_call_back(
+            CallBackStatus(CALL_BACK_CONNECTING, conversation_log_id, phone_number, operation_id)
+        )
+
+    @callback
+    def async_call_back_failed(self, operation_id: str, reason: str) -> None:
+        """Show that the request for the call-back failed, and why."""
+        if self.call_back.operation_id == operation_id:
+            self._async_set_call_back(
+                replace(self.call_back, state=CALL_BACK_FAILED, reason=reason)
+            )
+
+    @callback
+    def _async_follow_invitation(self, event: PhoneAudioInvitationEvent) -> None:
+        """Move the call-back status with the invitation events of the latest call-back.
+
+        Events of an older call-back (its operation id is not the current one) are ignored, so
+        the sensor always tells the story of the last press.
+        """
+        current = self.call_back
+        if event.operation_id is None or event.operation_id != current.operation_id:
+            return
+        reason = None
+        if event.type == "completed":
+            state = CALL_BACK_CONNECTED if event.status == "Success" else CALL_BACK_FAILED
+            if state == CALL_BACK_FAILED and (why := event.reason) is not None:
+                reason = why.message or f"{why.code}/{why.subcode}"
+        else:
+            state = _INVITATION_STATES.get(event.state or "", current.state)
+        self._async_set_call_back(replace(current, state=state, reason=reason))
+
+    @callback
+    def _async_set_call_back(self, status: CallBackStatus) -> None:
+        """Show a new call-back status and schedule its return to idle.
+
+        An outcome (connected or failed) shows for CALL_BACK_OUTCOME_SHOWN; a call-back in
+        progress falls back to idle after CALL_BACK_NO_NEWS without an event, since an event
+        lost with the channel would otherwise leave it ringing for ever.
+        """
+        self._async_cancel_call_back_reset()
+        self.call_back = status
+        self._cancel_call_back_reset = async_call_later(
+            self.hass,
+            CALL_BACK_OUTCOME_SHOWN if status.finished else CALL_BACK_NO_NEWS,
+            self._async_reset_call_back,
+        )
+        self.async_update_listeners()
+
+    @callback
+    def _async_reset_call_back(self, _now: datetime) -> None:
+        self._cancel_call_back_reset = None
+        self.call_back = CallBackStatus()
+        self.async_update_listeners()
+
+    @callback
+    def _async_cancel_call_back_reset(self) -> None:
+        if self._cancel_call_back_reset is not None:
+            self._cancel_call_back_reset()
+            self._cancel_call_back_reset = None
+
     def _invitation_data(self, event: PhoneAudioInvitationEvent) -> dict[str, Any]:
         reason = event.reason
         return {
@@ -324,10 +438,14 @@ def build_client(
     *,
     phone_number: str,
     endpoint_id: str,
+    entry: ConfigEntry | None = None,
 ) -> UcwaClient:
     """Build a client from an entry's (or a flow's) data with Home Assistant's HTTP session.
 
     The one place where entry data becomes a UcwaConfig, for setup and the config flow alike.
+    With an `entry`, the client's long-running loops (the event channel) run as the entry's
+    background tasks: Home Assistant knows them, shows them in its diagnostics and cancels them
+    on unload.
     """
     verify_ssl: bool = data[CONF_VERIFY_SSL]
     return UcwaClient(
@@ -341,6 +459,9 @@ def build_client(
             endpoint_id=endpoint_id,
         ),
         session=async_get_clientsession(hass, verify_ssl=verify_ssl),
+        task_factory=None
+        if entry is None
+        else lambda coro, name: entry.async_create_background_task(hass, coro, name),
     )
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 
-from .const import CONF_PHONE_NUMBER, CONF_SIGN_IN_ADDRESS
+from .const import CONF_DISCOVERY_URL, CONF_PHONE_NUMBER, CONF_SIGN_IN_ADDRESS
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -21,6 +21,11 @@ TO_REDACT = {
     CONF_USERNAME,
     CONF_SIGN_IN_ADDRESS,
     CONF_PHONE_NUMBER,
+    # Server host names name the company's pools: the discovery URL and every UCWA link.
+    CONF_DISCOVERY_URL,
+    "href",
+    "continue_phone_audio_href",
+    "mark_as_read_href",
     "title",
     "unique_id",
     "access_token",
@@ -33,9 +38,11 @@ TO_REDACT = {
     "preview_message",
 }
 
-# Whatever is left: SIP and tel URIs, e-mail-like addresses, phone numbers, and `cwt=` tokens.
+# Whatever is left: the host of any URL (an error message may quote one), SIP and tel URIs,
+# e-mail-like addresses, phone numbers, and `cwt=` tokens.
 _PERSONAL_RE = re.compile(
-    r"(?:sip|tel):[^\s\"',;]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+\d[\d ()-]{5,}\d|cwt=[^\s\"',;&]+",
+    r"(?<=://)[^/\s\"',;]+|(?:sip|tel):[^\s\"',;]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|\+\d[\d ()-]{5,}\d|cwt=[^\s\"',;&]+",
     re.IGNORECASE,
 )
 

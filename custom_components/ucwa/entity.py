@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -48,22 +49,59 @@ class UcwaEntity(CoordinatorEntity[UcwaCoordinator]):
         )
 
 
+# ConversationLogStatus_ref.md: Archived means answered.
+_STATUS_WORDS: Final = {"Archived": "answered", "Missed": "missed"}
+_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def snake_case(value: str | None) -> str | None:
+    """Spell a UCWA enumeration value the way Home Assistant shows attribute values.
+
+    `AudioLog` becomes `audio_log`, `ApplicationSharing` `application_sharing`; values the
+    reference does not list are spelled the same way rather than dropped. The frontend
+    translates them through `state_attributes.<attr>.state.<value>`.
+    """
+    if not value:
+        return None
+    return _WORD_BOUNDARY.sub("_", value).lower()
+
+
 def conversation_log_attributes(log: ConversationLog, *, with_time: bool = False) -> dict[str, Any]:
-    """Describe a conversation log the same way in sensors, events and the recent lists.
+    """Describe a conversation log the same way in sensors, events and the action's answers.
 
     The remote party is the first recipient: UCWA lists the other side of a two-party call there.
     `with_time` adds `creation_time` where no state already carries it (events, list items).
+    Empty values (no subject, no display name) are left out rather than shown as empty rows.
     """
     remote = log.recipients[0] if log.recipients else None
-    time = {ATTR_CREATION_TIME: log.creation_time.isoformat() if log.creation_time else None}
-    return {
-        **(time if with_time else {}),
+    attributes: dict[str, Any] = {
+        ATTR_CREATION_TIME: log.creation_time.isoformat()
+        if with_time and log.creation_time
+        else None,
         ATTR_CONVERSATION_LOG_ID: log.log_id,
-        ATTR_DIRECTION: log.direction,
-        ATTR_STATUS: log.status,
-        ATTR_TYPE: log.type,
-        ATTR_MODALITIES: list(log.modalities),
+        ATTR_DIRECTION: snake_case(log.direction),
+        ATTR_STATUS: _STATUS_WORDS.get(log.status or "", snake_case(log.status)),
+        ATTR_TYPE: snake_case(log.type),
+        ATTR_MODALITIES: [snake_case(modality) for modality in log.modalities if modality],
         ATTR_SUBJECT: log.subject,
         ATTR_DISPLAY_NAME: remote.display_name if remote else None,
         ATTR_SIP_URI: remote.sip_uri if remote else None,
     }
+    return {key: value for key, value in attributes.items() if value not in (None, "", [])}
+
+
+def recent_conversation(log: ConversationLog) -> dict[str, Any]:
+    """Describe one item of a `recent_conversations` list in a few fields a person reads."""
+    attributes = conversation_log_attributes(log, with_time=True)
+    if ATTR_DISPLAY_NAME not in attributes and ATTR_SIP_URI in attributes:
+        attributes[ATTR_DISPLAY_NAME] = attributes[ATTR_SIP_URI]
+    return {key: attributes[key] for key in _RECENT_FIELDS if key in attributes}
+
+
+_RECENT_FIELDS: Final = (
+    ATTR_CREATION_TIME,
+    ATTR_DISPLAY_NAME,
+    ATTR_STATUS,
+    ATTR_TYPE,
+    ATTR_CONVERSATION_LOG_ID,
+)

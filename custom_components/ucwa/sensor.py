@@ -12,8 +12,14 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 
-from .const import RECENT_CONVERSATIONS
-from .entity import UcwaEntity, conversation_log_attributes
+from .const import (
+    ATTR_CONVERSATION_LOG_ID,
+    ATTR_OPERATION_ID,
+    ATTR_PHONE_NUMBER,
+    RECENT_CONVERSATIONS,
+)
+from .coordinator import CALL_BACK_STATES
+from .entity import UcwaEntity, conversation_log_attributes, recent_conversation
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
 PARALLEL_UPDATES = 0
 
 ATTR_RECENT_CONVERSATIONS = "recent_conversations"
+ATTR_REASON = "reason"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +91,12 @@ async def async_setup_entry(
 ) -> None:
     """Add the account's sensors."""
     coordinator = entry.runtime_data
-    async_add_entities(UcwaSensor(coordinator, description) for description in SENSORS)
+    async_add_entities(
+        [
+            *(UcwaSensor(coordinator, description) for description in SENSORS),
+            UcwaCallBackSensor(coordinator, CALL_BACK_SENSOR),
+        ]
+    )
 
 
 class UcwaSensor(UcwaEntity, SensorEntity):
@@ -111,7 +123,38 @@ class UcwaSensor(UcwaEntity, SensorEntity):
             return None
         if not (logs := self.entity_description.logs_fn(self.coordinator.data)):
             return None
-        recent = [
-            conversation_log_attributes(log, with_time=True) for log in logs[:RECENT_CONVERSATIONS]
-        ]
+        recent = [recent_conversation(log) for log in logs[:RECENT_CONVERSATIONS]]
         return {**conversation_log_attributes(logs[0]), ATTR_RECENT_CONVERSATIONS: recent}
+
+
+CALL_BACK_SENSOR = SensorEntityDescription(
+    key="call_back",
+    translation_key="call_back",
+    device_class=SensorDeviceClass.ENUM,
+    options=CALL_BACK_STATES,
+)
+
+
+class UcwaCallBackSensor(UcwaEntity, SensorEntity):
+    """Where the latest call-back stands: the feedback after a press, and what automations wait on.
+
+    Fed by the coordinator, which follows the phoneAudioInvitation events of the call-back the
+    buttons or the action started; it starts `idle` after every restart.
+    """
+
+    @property
+    def native_value(self) -> str:
+        """Return idle, connecting, ringing, connected or failed."""
+        return self.coordinator.call_back.state
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Name the conversation, the number rung and the operation id; the reason after a failure."""
+        status = self.coordinator.call_back
+        attributes = {
+            ATTR_CONVERSATION_LOG_ID: status.conversation_log_id,
+            ATTR_PHONE_NUMBER: status.phone_number,
+            ATTR_OPERATION_ID: status.operation_id,
+            ATTR_REASON: status.reason,
+        }
+        return {key: value for key, value in attributes.items() if value is not None}

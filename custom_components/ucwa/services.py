@@ -1,8 +1,13 @@
-"""The `ucwa.continue_phone_audio` action: call the user back about a past conversation."""
+"""The actions: call back about a conversation, mark conversations read, list conversations.
+
+`async_call_back` is also what the call-back buttons press, so a button and the action fail with
+the same translated errors and move the call-back status sensor the same way.
+"""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
+from uuid import uuid4
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
@@ -28,19 +33,23 @@ from .api import (
     UcwaLinkNotOfferedError,
     UcwaTimeoutError,
 )
-from .api.models import validate_operation_id
+from .api.models import is_phone_number, normalize_phone_number, validate_operation_id
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_CONVERSATION_LOG,
+    ATTR_CONVERSATION_LOGS,
     ATTR_INVITATION,
+    ATTR_LIMIT,
+    ATTR_MISSED_ONLY,
     ATTR_OPERATION_ID,
     ATTR_PHONE_NUMBER,
     CONVERSATION_LOG_LAST,
     CONVERSATION_LOG_LAST_MISSED,
     DOMAIN,
     MAX_OPERATION_ID_LENGTH,
-    PHONE_NUMBER_RE,
     SERVICE_CONTINUE_PHONE_AUDIO,
+    SERVICE_GET_CONVERSATION_LOGS,
+    SERVICE_MARK_AS_READ,
 )
 from .coordinator import (
     CONVERSATION_LOGS,
@@ -50,6 +59,7 @@ from .coordinator import (
     capability_reason,
     default_phone_number,
 )
+from .entity import conversation_log_attributes
 
 # Only types here: every value check raises a translated ServiceValidationError in the handler.
 CONTINUE_PHONE_AUDIO_SCHEMA = vol.Schema(
@@ -58,6 +68,22 @@ CONTINUE_PHONE_AUDIO_SCHEMA = vol.Schema(
         vol.Optional(ATTR_CONVERSATION_LOG): cv.string,
         vol.Optional(ATTR_PHONE_NUMBER): cv.string,
         vol.Optional(ATTR_OPERATION_ID): cv.string,
+    }
+)
+MARK_AS_READ_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_CONVERSATION_LOG): cv.string,
+    }
+)
+MAX_LIST_LIMIT = 100
+GET_CONVERSATION_LOGS_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_LIMIT, default=10): vol.All(
+            vol.Coerce(int), vol.Range(min=1, max=MAX_LIST_LIMIT)
+        ),
+        vol.Optional(ATTR_MISSED_ONLY, default=False): cv.boolean,
     }
 )
 
@@ -83,13 +109,14 @@ def _async_get_entry(hass: HomeAssistant, call: ServiceCall) -> UcwaConfigEntry:
     return cast("UcwaConfigEntry", entry)
 
 
-def _phone_number(entry: UcwaConfigEntry, call: ServiceCall) -> str:
-    """Return the number to ring: the field, else the entry's default read now.
+def _phone_number(entry: UcwaConfigEntry, number: str | None) -> str:
+    """Return the number to ring: the given one, else the entry's default read now.
 
     The client turns it into the `tel:+…` URI the server expects.
     """
-    number: str = call.data.get(ATTR_PHONE_NUMBER, default_phone_number(entry))
-    if not PHONE_NUMBER_RE.fullmatch(number):
+    if number is None:
+        number = default_phone_number(entry)
+    if not is_phone_number(number):
         raise _validation_error("invalid_phone_number", phone_number=number)
     return number
 
@@ -100,12 +127,11 @@ def resolve_conversation_log(data: UcwaData, reference: str | None) -> Conversat
     The same words work in every action and for the buttons, so nobody has to copy a 32-hex id
     out of a sensor's attributes to call someone back.
     """
-    if data.conversation_logs is None:
-        raise _missing_capability_error(data.unavailable[CONVERSATION_LOGS])
+    logs = _history(data)
     if reference in (None, CONVERSATION_LOG_LAST):
-        if not data.conversation_logs:
+        if not logs:
             raise _validation_error("no_conversation_logs")
-        return data.conversation_logs[0]
+        return logs[0]
     if reference == CONVERSATION_LOG_LAST_MISSED:
         if not (missed := data.missed_conversation_logs):
             raise _validation_error("no_missed_conversation_logs")
@@ -116,13 +142,11 @@ def resolve_conversation_log(data: UcwaData, reference: str | None) -> Conversat
     return found
 
 
-def _conversation_log(entry: UcwaConfigEntry, call: ServiceCall) -> ConversationLog:
-    """Return the log to continue, refused before sending when the server offers no call-back."""
-    log = resolve_conversation_log(entry.runtime_data.data, call.data.get(ATTR_CONVERSATION_LOG))
-    if log.continue_phone_audio_href is None:
-        # UCWA leaves the link out when the action is not allowed on that log.
-        raise _validation_error("conversation_log_not_continuable", conversation_log=log.log_id)
-    return log
+def _history(data: UcwaData) -> tuple[ConversationLog, ...]:
+    """Return the newest logs, or say what the server withholds."""
+    if data.conversation_logs is None:
+        raise _missing_capability_error(data.unavailable[CONVERSATION_LOGS])
+    return data.conversation_logs
 
 
 def _missing_capability_error(err: UcwaError) -> HomeAssistantError:
@@ -140,10 +164,14 @@ def _missing_capability_error(err: UcwaError) -> HomeAssistantError:
     )
 
 
-def _operation_id(call: ServiceCall) -> str | None:
-    """Return the caller's operation id after the checks the server would make."""
-    if (operation_id := call.data.get(ATTR_OPERATION_ID)) is None:
-        return None  # the client generates one
+def _operation_id(operation_id: str | None) -> str:
+    """Return the caller's operation id after the checks the server would make, or a new one.
+
+    Chosen here rather than by the client, so the call-back sensor knows which invitation events
+    are this call-back's before the server has answered.
+    """
+    if operation_id is None:
+        return uuid4().hex
     try:
         return validate_operation_id(operation_id)
     except ValueError:
@@ -152,52 +180,128 @@ def _operation_id(call: ServiceCall) -> str | None:
         ) from None
 
 
-async def _async_continue_phone_audio(call: ServiceCall) -> ServiceResponse:
-    """Ring the user's phone and connect it to the remote party of a past conversation."""
-    entry = _async_get_entry(call.hass, call)
-    phone_number = _phone_number(entry, call)
-    operation_id = _operation_id(call)
-    log = _conversation_log(entry, call)
+def _client_error(entry: UcwaConfigEntry, err: UcwaError, failed_key: str) -> HomeAssistantError:
+    """Translate what the client raised; `failed_key` names the refused request."""
+    if isinstance(err, UcwaAuthenticationError):
+        entry.async_start_reauth(entry.runtime_data.hass)
+        return HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth")
+    if isinstance(err, UcwaLinkNotOfferedError):
+        return _missing_capability_error(err)
+    if isinstance(err, UcwaConversationLogNotFoundError):
+        # Deleted on the server since the sensors last saw it.
+        return _validation_error("conversation_log_not_found", conversation_log=err.log_id)
+    if isinstance(err, UcwaApiError):
+        if isinstance(err, UcwaApplicationError):
+            entry.runtime_data.async_create_application_issue(err)
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key=failed_key,
+            translation_placeholders=api_error_placeholders(err),
+        )
+    if isinstance(err, UcwaTimeoutError):
+        return HomeAssistantError(translation_domain=DOMAIN, translation_key="timeout")
+    key = "cannot_connect" if isinstance(err, UcwaConnectionError) else "request_failed"
+    return HomeAssistantError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders={"error": str(err)}
+    )
+
+
+async def async_call_back(
+    entry: UcwaConfigEntry,
+    conversation_log: str | None,
+    phone_number: str | None = None,
+    operation_id: str | None = None,
+) -> dict[str, Any]:
+    """Ring the user's phone and connect it to the remote party of a past conversation.
+
+    The one code path of the action and the buttons: input is checked before anything is sent,
+    the call-back sensor shows `connecting` before the request goes out, and a failure shows
+    `failed` there as well as being raised.
+    """
+    number = _phone_number(entry, phone_number)
+    operation = _operation_id(operation_id)
+    log = resolve_conversation_log(entry.runtime_data.data, conversation_log)
+    if log.continue_phone_audio_href is None:
+        # UCWA leaves the link out when the action is not allowed on that log.
+        raise _validation_error("conversation_log_not_continuable", conversation_log=log.log_id)
     coordinator = entry.runtime_data
+    shown_number = normalize_phone_number(number).removeprefix("tel:")
+    coordinator.async_call_back_started(log.log_id, shown_number, operation)
     try:
         result: PhoneAudioCall = await coordinator.client.continue_phone_audio(
-            log, phone_number=phone_number, operation_id=operation_id
+            log, phone_number=number, operation_id=operation
         )
-    except UcwaAuthenticationError as err:
-        entry.async_start_reauth(call.hass)
-        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth") from err
-    except UcwaLinkNotOfferedError as err:
-        raise _missing_capability_error(err) from err
-    except UcwaConversationLogNotFoundError as err:
-        # Deleted on the server since the sensors last saw it.
-        raise _validation_error("conversation_log_not_found", conversation_log=err.log_id) from err
-    except UcwaApiError as err:
-        if isinstance(err, UcwaApplicationError):
-            coordinator.async_create_application_issue(err)
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="continue_phone_audio_failed",
-            translation_placeholders=api_error_placeholders(err),
-        ) from err
-    except UcwaTimeoutError as err:
-        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="timeout") from err
-    except UcwaConnectionError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders={"error": str(err)},
-        ) from err
     except UcwaError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="request_failed",
-            translation_placeholders={"error": str(err)},
-        ) from err
+        error = _client_error(entry, err, "continue_phone_audio_failed")
+        coordinator.async_call_back_failed(operation, str(error))
+        raise error from err
     return {
         ATTR_INVITATION: result.invitation_href,
         ATTR_OPERATION_ID: result.operation_id,
         ATTR_CONVERSATION_LOG: result.conversation_log_id,
         ATTR_PHONE_NUMBER: result.phone_number,
+    }
+
+
+async def _async_continue_phone_audio(call: ServiceCall) -> ServiceResponse:
+    """Handle `ucwa.continue_phone_audio`; answer only when asked to."""
+    response = await async_call_back(
+        _async_get_entry(call.hass, call),
+        call.data.get(ATTR_CONVERSATION_LOG),
+        call.data.get(ATTR_PHONE_NUMBER),
+        call.data.get(ATTR_OPERATION_ID),
+    )
+    return response if call.return_response else None
+
+
+async def _async_mark_as_read(call: ServiceCall) -> None:
+    """Mark one conversation read in Exchange, or every missed one the account holds.
+
+    UCWA does not say whether a conversation log is read (only the missedItems counters do), so
+    "all unread missed conversations" is every missed log among the newest ones: marking a read
+    one again changes nothing, and the unread counter reaches 0 whichever ones were unread. When
+    the counter already says 0, nothing is sent. The counter follows by the server's missedItems
+    event.
+    """
+    entry = _async_get_entry(call.hass, call)
+    data = entry.runtime_data.data
+    if (reference := call.data.get(ATTR_CONVERSATION_LOG)) is not None:
+        logs: tuple[ConversationLog, ...] = (resolve_conversation_log(data, reference),)
+        if logs[0].mark_as_read_href is None:
+            raise _validation_error(
+                "conversation_log_not_markable", conversation_log=logs[0].log_id
+            )
+    elif data.missed_items and data.missed_items.unread_missed_conversations_count == 0:
+        return
+    else:
+        _history(data)
+        logs = tuple(log for log in data.missed_conversation_logs if log.mark_as_read_href)
+    for log in logs:
+        try:
+            await entry.runtime_data.client.mark_as_read(log)
+        except UcwaError as err:
+            raise _client_error(entry, err, "mark_as_read_failed") from err
+
+
+async def _async_get_conversation_logs(call: ServiceCall) -> ServiceResponse:
+    """List the newest conversations with what the sensors show of each, for scripts and LLMs.
+
+    `missed_only` reads the newest 100 and keeps the missed ones, so a short `limit` still finds
+    missed conversations behind answered ones.
+    """
+    entry = _async_get_entry(call.hass, call)
+    _history(entry.runtime_data.data)
+    limit: int = call.data[ATTR_LIMIT]
+    missed_only: bool = call.data[ATTR_MISSED_ONLY]
+    try:
+        logs = await entry.runtime_data.client.get_conversation_logs(
+            limit=MAX_LIST_LIMIT if missed_only else limit
+        )
+    except UcwaError as err:
+        raise _client_error(entry, err, "server_error") from err
+    chosen = [log for log in logs if log.is_missed or not missed_only][:limit]
+    return {
+        ATTR_CONVERSATION_LOGS: [conversation_log_attributes(log, with_time=True) for log in chosen]
     }
 
 
@@ -210,4 +314,14 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_continue_phone_audio,
         schema=CONTINUE_PHONE_AUDIO_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_MARK_AS_READ, _async_mark_as_read, schema=MARK_AS_READ_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_CONVERSATION_LOGS,
+        _async_get_conversation_logs,
+        schema=GET_CONVERSATION_LOGS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
     )

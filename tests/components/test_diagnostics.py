@@ -29,7 +29,7 @@ async def test_diagnostics_redacted(
     assert diagnostics["entry"]["title"] == REDACTED
     assert diagnostics["entry"]["unique_id"] == REDACTED
     data = diagnostics["entry"]["data"]
-    for key in ("password", "sign_in_address", "phone_number"):
+    for key in ("password", "sign_in_address", "phone_number", "discovery_url"):
         assert data[key] == REDACTED
     assert data["endpoint_id"] == setup_integration.data["endpoint_id"]
     assert diagnostics["data"]["missed_items"]["missed_conversations_count"] == 3
@@ -37,6 +37,10 @@ async def test_diagnostics_redacted(
     assert len(logs) == len(simulator.logs)
     assert {log["status"] for log in logs} == {"Missed", "Archived"}
     assert all(r["sip_uri"] == REDACTED for log in logs for r in log["recipients"])
+    # Server host names: every link of a log, and any URL left in text.
+    for log in logs:
+        for key in ("href", "continue_phone_audio_href", "mark_as_read_href"):
+            assert log[key] == REDACTED, key
 
     secrets = [
         simulator.user.password,
@@ -50,6 +54,8 @@ async def test_diagnostics_redacted(
         "+1 425",
         "+1206",
         "Bob Kelly",
+        "127.0.0.1",
+        simulator.base_url,
         *simulator.issued_tokens,
     ]
     for secret in secrets:
@@ -75,5 +81,5 @@ async def test_diagnostics_scrub_text_and_options(
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, setup_integration)
     text = json.dumps(diagnostics)
     assert diagnostics["entry"]["options"]["phone_number"] == REDACTED
-    for secret in ("555-0177", "zoe@", "+14255550111", "sip:"):
+    for secret in ("555-0177", "zoe@", "+14255550111", "sip:", "127.0.0.1"):
         assert secret not in text, secret

@@ -30,6 +30,15 @@ async def test_event_entity(hass: HomeAssistant, setup_integration: MockConfigEn
     ]
 
 
+# What a person reads: Home Assistant's snake_case values (Archived means answered).
+READ_AS = {
+    "Incoming": "incoming",
+    "Outgoing": "outgoing",
+    "Missed": "missed",
+    "Archived": "answered",
+}
+
+
 @pytest.mark.parametrize(
     ("log", "event_type"),
     [
@@ -59,10 +68,10 @@ async def test_new_log_fires(
         hass, EVENT, lambda s: s.attributes.get("conversation_log_id") == record.log_id
     )
     assert state.attributes[ATTR_EVENT_TYPE] == event_type
-    assert state.attributes["direction"] == log["direction"]
-    assert state.attributes["status"] == log["status"]
-    assert state.attributes["type"] == "AudioLog"
-    assert state.attributes["modalities"] == ["Audio"]
+    assert state.attributes["direction"] == READ_AS[log["direction"]]
+    assert state.attributes["status"] == READ_AS[log["status"]]
+    assert state.attributes["type"] == "audio_log"
+    assert state.attributes["modalities"] == ["audio"]
     assert state.attributes["subject"] == "Delivery"
     assert state.attributes["display_name"] == "Zoe Ortiz"
     assert state.attributes["sip_uri"] == "sip:zoe@contoso.com"

@@ -12,10 +12,12 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_CLASS, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 
+from custom_components.ucwa.const import DOMAIN
 from custom_components.ucwa.coordinator import UcwaCoordinator
 from simulator import Simulator
 from simulator.seed import parse_log
@@ -80,21 +82,70 @@ async def test_last_conversations_match_the_mailbox(
         assert state.attributes[ATTR_DEVICE_CLASS] == SensorDeviceClass.TIMESTAMP
         assert dt_util.parse_datetime(state.state) == log.creation_time.replace(microsecond=0)
         assert state.attributes["conversation_log_id"] == log.log_id
-        assert state.attributes["direction"] == log.direction
-        assert state.attributes["status"] == log.status
-        assert state.attributes["type"] == log.type
-        assert state.attributes["modalities"] == log.modalities
+        assert state.attributes["direction"] == "incoming"
+        assert state.attributes["status"] == "missed"
+        assert state.attributes["type"] == "audio_log"
+        assert state.attributes["modalities"] == ["audio"]
         assert state.attributes["display_name"] == log.recipients[0].display_name
         assert state.attributes["sip_uri"] == log.recipients[0].sip_uri
+        assert "subject" not in state.attributes  # Bob's call has none: no empty row
         recent = state.attributes["recent_conversations"]
-        assert 1 <= len(recent) <= 10
+        assert 1 <= len(recent) <= 5
         assert recent[0]["conversation_log_id"] == log.log_id
         entry = entity_registry.async_get(entity_id)
         assert entry is not None
         assert entry.unique_id == f"alice@contoso.com_{entity_id.removeprefix(PREFIX + '_')}"
     recent = hass.states.get(LAST_MISSED).attributes["recent_conversations"]  # type: ignore[union-attr]
-    assert all(item["status"] == "Missed" for item in recent)
+    assert all(item["status"] == "missed" for item in recent)
     assert len(recent) == 3
+
+
+async def test_what_people_read(hass: HomeAssistant, setup_integration: MockConfigEntry) -> None:
+    """Attribute values are snake_case words with an English translation; lists stay short.
+
+    The demo mailbox has eight logs: the recent list shows five, each in a few fields, with the
+    SIP URI standing in for a missing display name.
+    """
+    translations = await async_get_translations(hass, "en", "entity", {DOMAIN})
+    state = hass.states.get(LAST)
+    assert state is not None
+    recent = state.attributes["recent_conversations"]
+    assert [item["display_name"] for item in recent] == [
+        "Bob Kelly",
+        "Carol Ruiz",
+        "+1 425 555 0199",
+        "Dan Park",
+        "Erin Blake",
+    ]
+    assert recent[3] == {
+        "creation_time": recent[3]["creation_time"],
+        "display_name": "Dan Park",
+        "status": "missed",
+        "type": "message_log",
+        "conversation_log_id": recent[3]["conversation_log_id"],
+    }
+    assert [item["type"] for item in recent] == [
+        "audio_log",
+        "audio_log",
+        "audio_log",
+        "message_log",
+        "message_log",
+    ]
+    for entity_id in (LAST, LAST_MISSED):
+        key = entity_id.removeprefix(PREFIX + "_")
+        attributes = hass.states.get(entity_id).attributes  # type: ignore[union-attr]
+        items = [attributes, *attributes["recent_conversations"]]
+        for item in items:
+            for attribute in ("direction", "status", "type"):
+                if attribute in item:
+                    name = f"component.{DOMAIN}.entity.sensor.{key}.state_attributes."
+                    assert f"{name}{attribute}.state.{item[attribute]}" in translations
+    assert (
+        translations[
+            f"component.{DOMAIN}.entity.sensor.last_conversation.state_attributes.status.state.answered"
+        ]
+        == "Answered"
+    )
 
 
 async def test_recent_list_is_not_recorded(

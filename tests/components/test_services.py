@@ -265,10 +265,10 @@ BAD_INPUT = [
         ),
     ),
     (
-        {"phone_number": "+1 425 555 1234"},
+        {"phone_number": "425 555 1234"},
         "invalid_phone_number",
         (
-            "The phone number +1 425 555 1234 is not valid: use + and digits (E.164), such as "
+            "The phone number 425 555 1234 is not valid: use + and digits (E.164), such as "
             "+14255551234, or tel:+14255551234"
         ),
     ),

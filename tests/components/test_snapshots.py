@@ -82,7 +82,7 @@ def only_platform(platform: Platform) -> Generator[None]:
         yield
 
 
-@pytest.mark.parametrize("platform", [Platform.SENSOR, Platform.EVENT])
+@pytest.mark.parametrize("platform", [Platform.BUTTON, Platform.SENSOR, Platform.EVENT])
 async def test_entities(
     hass: HomeAssistant,
     *,
@@ -128,3 +128,16 @@ async def test_action_response(
         return_response=True,
     )
     assert scrub(response, simulator) == snapshot
+
+
+async def test_conversation_logs_response(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    setup_integration: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """What scripts and LLM tools get from ucwa.get_conversation_logs."""
+    response = await hass.services.async_call(
+        DOMAIN, "get_conversation_logs", {"limit": 4}, blocking=True, return_response=True
+    )
+    assert response == snapshot
