@@ -69,11 +69,14 @@ def main() -> int:
                     classes.append((size, f"{path}:{node.lineno} {node.name}"))
                 elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                     functions.append((size, f"{path}:{node.lineno} {node.name}"))
-    edges = {name: {dep for dep in deps if dep in modules and dep != name} for name, deps in graph.items()}
+    edges = {
+        name: {dep for dep in deps if dep in modules and dep != name}
+        for name, deps in graph.items()
+    }
     cycles = _cycles(edges)
     broken: list[str] = []
     print("largest modules:")
-    for name, (path, lines) in sorted(modules.items(), key=lambda item: -item[1][1])[:8]:
+    for _name, (path, lines) in sorted(modules.items(), key=lambda item: -item[1][1])[:8]:
         print(f"  {lines:5d}  {path}")
         if lines > MAX_MODULE:
             broken.append(f"module {path}: {lines} > {MAX_MODULE}")
@@ -83,9 +86,13 @@ def main() -> int:
     print("largest functions:")
     for size, where in sorted(functions, reverse=True)[:5]:
         print(f"  {size:5d}  {where}")
-    broken += [f"class {where}: {size} > {MAX_CLASS}" for size, where in classes if size > MAX_CLASS]
     broken += [
-        f"function {where}: {size} > {MAX_FUNCTION}" for size, where in functions if size > MAX_FUNCTION
+        f"class {where}: {size} > {MAX_CLASS}" for size, where in classes if size > MAX_CLASS
+    ]
+    broken += [
+        f"function {where}: {size} > {MAX_FUNCTION}"
+        for size, where in functions
+        if size > MAX_FUNCTION
     ]
     broken += [f"import circle: {' -> '.join(cycle)}" for cycle in cycles]
     print("import circles:", "none" if not cycles else len(cycles))

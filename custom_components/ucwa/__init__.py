@@ -16,6 +16,7 @@ from .coordinator import (
     build_client,
     default_phone_number,
     history_issue_id,
+    session_down_issue_id,
 )
 from .intent import async_setup_intents
 from .services import async_setup_services
@@ -76,3 +77,4 @@ async def async_remove_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> Non
     """Forget the entry's repair issues: nobody can act on them once the account is removed."""
     ir.async_delete_issue(hass, DOMAIN, application_issue_id(entry.entry_id))
     ir.async_delete_issue(hass, DOMAIN, history_issue_id(entry.entry_id))
+    ir.async_delete_issue(hass, DOMAIN, session_down_issue_id(entry.entry_id))

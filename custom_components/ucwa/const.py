@@ -62,3 +62,7 @@ CALL_BACK_NO_NEWS: Final = timedelta(minutes=3)
 
 ISSUE_APPLICATION_REFUSED: Final = "application_refused"
 ISSUE_CONVERSATION_HISTORY: Final = "conversation_history_unavailable"
+ISSUE_SESSION_DOWN: Final = "session_down"
+# A session the client has not restored within this time gets a repair issue: shorter outages (a
+# pool restarting, a network blip) only make the entities unavailable for a while.
+SESSION_DOWN_ISSUE_AFTER: Final = timedelta(minutes=30)

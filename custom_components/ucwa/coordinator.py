@@ -34,9 +34,8 @@ from .api import (
     UcwaLinkNotOfferedError,
     UcwaSecurityError,
 )
+from .callback_status import CallBackStatus, CallBackTracker
 from .const import (
-    CALL_BACK_NO_NEWS,
-    CALL_BACK_OUTCOME_SHOWN,
     CONF_DISCOVERY_URL,
     CONF_PHONE_NUMBER,
     CONF_SIGN_IN_ADDRESS,
@@ -45,8 +44,10 @@ from .const import (
     EVENT_PHONE_AUDIO_INVITATION,
     ISSUE_APPLICATION_REFUSED,
     ISSUE_CONVERSATION_HISTORY,
+    ISSUE_SESSION_DOWN,
     LOGGER,
     SAFETY_POLL_INTERVAL,
+    SESSION_DOWN_ISSUE_AFTER,
 )
 
 type UcwaConfigEntry = ConfigEntry[UcwaCoordinator]
@@ -85,48 +86,6 @@ class UcwaData:
         return next((log for log in self.conversation_logs or () if log.log_id == log_id), None)
 
 
-CALL_BACK_IDLE: Final = "idle"
-CALL_BACK_CONNECTING: Final = "connecting"
-CALL_BACK_RINGING: Final = "ringing"
-CALL_BACK_CONNECTED: Final = "connected"
-CALL_BACK_FAILED: Final = "failed"
-CALL_BACK_STATES: Final = [
-    CALL_BACK_IDLE,
-    CALL_BACK_CONNECTING,
-    CALL_BACK_RINGING,
-    CALL_BACK_CONNECTED,
-    CALL_BACK_FAILED,
-]
-# InvitationState_ref.md values of an invitation still in progress, in the sensor's words.
-_INVITATION_STATES: Final = {
-    "Connecting": CALL_BACK_CONNECTING,
-    "Alerting": CALL_BACK_RINGING,
-    "TeamRing": CALL_BACK_RINGING,
-    "Forwarded": CALL_BACK_RINGING,
-    "Connected": CALL_BACK_CONNECTED,
-    "Declined": CALL_BACK_FAILED,
-    "Cancelled": CALL_BACK_FAILED,
-    "Failed": CALL_BACK_FAILED,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class CallBackStatus:
-    """Where the account's latest call-back stands, as the call-back sensor shows it."""
-
-    state: str = CALL_BACK_IDLE
-    conversation_log_id: str | None = None
-    phone_number: str | None = None
-    operation_id: str | None = None
-    reason: str | None = None
-    """Why it failed: the server's reason, or the error the request met."""
-
-    @property
-    def finished(self) -> bool:
-        """Whether the call-back has its outcome (or never started)."""
-        return self.state in (CALL_BACK_IDLE, CALL_BACK_CONNECTED, CALL_BACK_FAILED)
-
-
 def is_capability_missing(err: UcwaError) -> bool:
     """Whether the error says the account lacks a capability rather than that the server failed."""
     if isinstance(err, UcwaLinkNotOfferedError):
@@ -162,13 +121,14 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
         )
         self.client = client
         self._new_logs_listeners: list[NewLogsListener] = []
-        self.call_back = CallBackStatus()
-        self._cancel_call_back_reset: Callable[[], None] | None = None
+        self.call_back_tracker = CallBackTracker(hass, self.async_update_listeners)
+        self._cancel_session_down: Callable[[], None] | None = None
 
     async def _async_setup(self) -> None:
         """Start the UCWA session: sign in, create the application and open the event channel."""
         self.config_entry.async_on_unload(self.client.subscribe(self._async_handle_event))
-        self.config_entry.async_on_unload(self._async_cancel_call_back_reset)
+        self.config_entry.async_on_unload(self.call_back_tracker.async_cancel)
+        self.config_entry.async_on_unload(self._async_session_back)
         try:
             await self.client.start()
         except UcwaError as err:
@@ -300,16 +260,18 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
         """Apply one event from the client's event channel, in the order they came."""
         if isinstance(event, PhoneAudioInvitationEvent):
             self.hass.bus.async_fire(EVENT_PHONE_AUDIO_INVITATION, self._invitation_data(event))
-            self._async_follow_invitation(event)
+            self.call_back_tracker.async_follow(event)
         elif isinstance(event, ApplicationLost):
             if isinstance(event.cause, UcwaApplicationError):
                 self.async_create_application_issue(event.cause)
             self._async_session_lost(event.error)
+            self._async_watch_session_down(event.error)
         elif isinstance(event, AuthenticationFailed):
             # The client stopped its channel rather than fail sign-ins towards a lockout.
             self._async_session_lost(event.error)
             self.config_entry.async_start_reauth(self.hass)
         elif isinstance(event, ApplicationRestored):
+            self._async_session_back()
             # The counters and logs may have changed while the channel was gone.
             self.config_entry.async_create_task(
                 self.hass, self.async_refresh(), f"{DOMAIN} re-sync after the session came back"
@@ -352,69 +314,60 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             self.async_update_listeners()
 
     @callback
+    def _async_watch_session_down(self, error: str) -> None:
+        """Raise a repair issue if the session stays down, whatever broke the event channel.
+
+        The client keeps trying with back-off and reports `ApplicationRestored` when it is back;
+        a channel that failed for SESSION_DOWN_ISSUE_AFTER deserves more than unavailable entities.
+        """
+        if self._cancel_session_down is not None:
+            return  # already watching this outage
+
+        @callback
+        def _async_still_down(_now: datetime) -> None:
+            self._cancel_session_down = None
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                session_down_issue_id(self.config_entry.entry_id),
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_SESSION_DOWN,
+                translation_placeholders={
+                    "entry_title": self.config_entry.title,
+                    "minutes": str(int(SESSION_DOWN_ISSUE_AFTER.total_seconds() // 60)),
+                    "error": error,
+                },
+            )
+
+        self._cancel_session_down = async_call_later(
+            self.hass, SESSION_DOWN_ISSUE_AFTER, _async_still_down
+        )
+
+    @callback
+    def _async_session_back(self) -> None:
+        """Stop watching the outage and withdraw its repair issue."""
+        if self._cancel_session_down is not None:
+            self._cancel_session_down()
+            self._cancel_session_down = None
+        ir.async_delete_issue(self.hass, DOMAIN, session_down_issue_id(self.config_entry.entry_id))
+
+    @property
+    def call_back(self) -> CallBackStatus:
+        """Where the account's latest call-back stands (the call-back sensor's state)."""
+        return self.call_back_tracker.status
+
+    @callback
     def async_call_back_started(
         self, conversation_log_id: str, phone_number: str, operation_id: str
     ) -> None:
         """Show `connecting` at once, before the server answers: a press must show something."""
-        self._async_set_call_back(
-            CallBackStatus(CALL_BACK_CONNECTING, conversation_log_id, phone_number, operation_id)
-        )
+        self.call_back_tracker.async_started(conversation_log_id, phone_number, operation_id)
 
     @callback
     def async_call_back_failed(self, operation_id: str, reason: str) -> None:
         """Show that the request for the call-back failed, and why."""
-        if self.call_back.operation_id == operation_id:
-            self._async_set_call_back(
-                replace(self.call_back, state=CALL_BACK_FAILED, reason=reason)
-            )
-
-    @callback
-    def _async_follow_invitation(self, event: PhoneAudioInvitationEvent) -> None:
-        """Move the call-back status with the invitation events of the latest call-back.
-
-        Events of an older call-back (its operation id is not the current one) are ignored, so
-        the sensor always tells the story of the last press.
-        """
-        current = self.call_back
-        if event.operation_id is None or event.operation_id != current.operation_id:
-            return
-        reason = None
-        if event.type == "completed":
-            state = CALL_BACK_CONNECTED if event.status == "Success" else CALL_BACK_FAILED
-            if state == CALL_BACK_FAILED and (why := event.reason) is not None:
-                reason = why.message or f"{why.code}/{why.subcode}"
-        else:
-            state = _INVITATION_STATES.get(event.state or "", current.state)
-        self._async_set_call_back(replace(current, state=state, reason=reason))
-
-    @callback
-    def _async_set_call_back(self, status: CallBackStatus) -> None:
-        """Show a new call-back status and schedule its return to idle.
-
-        An outcome (connected or failed) shows for CALL_BACK_OUTCOME_SHOWN; a call-back in
-        progress falls back to idle after CALL_BACK_NO_NEWS without an event, since an event
-        lost with the channel would otherwise leave it ringing for ever.
-        """
-        self._async_cancel_call_back_reset()
-        self.call_back = status
-        self._cancel_call_back_reset = async_call_later(
-            self.hass,
-            CALL_BACK_OUTCOME_SHOWN if status.finished else CALL_BACK_NO_NEWS,
-            self._async_reset_call_back,
-        )
-        self.async_update_listeners()
-
-    @callback
-    def _async_reset_call_back(self, _now: datetime) -> None:
-        self._cancel_call_back_reset = None
-        self.call_back = CallBackStatus()
-        self.async_update_listeners()
-
-    @callback
-    def _async_cancel_call_back_reset(self) -> None:
-        if self._cancel_call_back_reset is not None:
-            self._cancel_call_back_reset()
-            self._cancel_call_back_reset = None
+        self.call_back_tracker.async_failed(operation_id, reason)
 
     def _invitation_data(self, event: PhoneAudioInvitationEvent) -> dict[str, Any]:
         reason = event.reason
@@ -477,6 +430,11 @@ def default_phone_number(entry: ConfigEntry) -> str:
 def application_issue_id(entry_id: str) -> str:
     """Return the id of an entry's "server refuses an application" repair issue."""
     return f"{ISSUE_APPLICATION_REFUSED}_{entry_id}"
+
+
+def session_down_issue_id(entry_id: str) -> str:
+    """Return the id of an entry's "the session stays down" repair issue."""
+    return f"{ISSUE_SESSION_DOWN}_{entry_id}"
 
 
 def history_issue_id(entry_id: str) -> str:

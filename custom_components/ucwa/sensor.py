@@ -12,13 +12,13 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 
+from .callback_status import CALL_BACK_STATES
 from .const import (
     ATTR_CONVERSATION_LOG_ID,
     ATTR_OPERATION_ID,
     ATTR_PHONE_NUMBER,
     RECENT_CONVERSATIONS,
 )
-from .coordinator import CALL_BACK_STATES
 from .entity import UcwaEntity, conversation_log_attributes, recent_conversation
 
 if TYPE_CHECKING:

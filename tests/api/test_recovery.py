@@ -105,6 +105,22 @@ async def test_close_survives_a_refused_delete(client: UcwaClient, sim: Simulato
     assert not client.events_flowing
 
 
+async def test_close_is_bounded_when_the_delete_hangs(
+    sim: Simulator, session: aiohttp.ClientSession, make_config: Callable[..., UcwaConfig]
+) -> None:
+    """A DELETE the server never answers holds close() at most min(request_timeout, 5 s).
+
+    Home Assistant's unload waits on close(); the application is left to expire on the server.
+    """
+    client = UcwaClient(make_config(), session=session, request_timeout=0.2)
+    await client.start()
+    sim.delay_next("DELETE", "applications", 5.0)
+    started = asyncio.get_running_loop().time()
+    await client.close()
+    assert asyncio.get_running_loop().time() - started < 1.0
+    assert count(sim, "DELETE", "application") == 1
+
+
 async def test_request_after_silent_application_loss_recreates_it(
     client: UcwaClient, sim: Simulator
 ) -> None:

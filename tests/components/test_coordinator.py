@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.ucwa.api import (
     ApplicationLost,
+    ApplicationRestored,
     AuthenticationFailed,
     MissedItems,
     MissedItemsUpdated,
@@ -199,3 +200,55 @@ async def test_application_refused_mid_session_raises_the_repair_issue_at_once(
     assert state is not None
     assert state.state == STATE_UNAVAILABLE
     simulator.clear_faults()
+
+
+async def test_session_down_for_long_raises_a_repair_issue(
+    hass: HomeAssistant, mock_client: MagicMock, issue_registry: ir.IssueRegistry
+) -> None:
+    """Whatever broke the event channel, an outage that lasts gets a repair issue.
+
+    The end of the outage (ApplicationRestored) withdraws the issue and brings the entities back.
+    """
+    subscribers: list[Callable[[UcwaEvent], None]] = []
+
+    def subscribe(callback: Callable[[UcwaEvent], None]) -> Callable[[], None]:
+        subscribers.append(callback)
+        return lambda: None
+
+    mock_client.subscribe.side_effect = subscribe
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="alice@contoso.com", unique_id="alice@contoso.com", data=MOCK_DATA
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    issue_id = f"session_down_{entry.entry_id}"
+
+    def emit(event: UcwaEvent) -> None:
+        for callback in subscribers:
+            callback(event)
+
+    emit(ApplicationLost("Event channel failed: RecursionError"))
+    assert hass.states.get(MISSED).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=29))
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None  # a short outage: no issue
+
+    emit(ApplicationLost("Event channel failed: RecursionError"))  # the same outage goes on
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=31))
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "session_down"
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.translation_placeholders == {
+        "entry_title": "alice@contoso.com",
+        "minutes": "30",
+        "error": "Event channel failed: RecursionError",
+    }
+
+    emit(ApplicationRestored())
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert hass.states.get(MISSED).state != STATE_UNAVAILABLE  # type: ignore[union-attr]
+    await hass.config_entries.async_unload(entry.entry_id)

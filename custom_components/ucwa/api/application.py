@@ -232,8 +232,13 @@ class Applications:
         app, self.current = self.current, None
         if app is None:
             return
+        # Bounded as a whole, token renewal and grant pacing included: closing must not keep Home
+        # Assistant's unload waiting (the server frees the application after 15 minutes anyway).
+        timeout = min(self._transport.request_timeout, 5.0)
         try:
-            timeout = min(self._transport.request_timeout, 10.0)
-            await self._transport.request("DELETE", app.href, read_timeout=timeout)
+            async with asyncio.timeout(timeout):
+                await self._transport.request("DELETE", app.href, read_timeout=timeout + 1)
         except UcwaError as err:
             _LOGGER.debug("Deleting the application failed: %s", err)
+        except TimeoutError:
+            _LOGGER.debug("Deleting the application took more than %s s; left to expire", timeout)
