@@ -55,15 +55,7 @@ async def measure(n_logs: int) -> list[tuple[str, int, str, float]]:
     rows: list[tuple[str, int, str, float]] = []
     try:
         async with aiohttp.ClientSession() as session:
-            client = UcwaClient(
-                UcwaConfig(
-                    sign_in_address=sim.user.sign_in_address,
-                    password=sim.user.password,
-                    phone_number=sim.user.phone_number,
-                    discovery_url=sim.discovery_url,
-                ),
-                session=session,
-            )
+            client = demo_client(sim, session)
             await client.start()
             await sim.wait_for_parked_pget()
 
@@ -95,21 +87,26 @@ async def measure(n_logs: int) -> list[tuple[str, int, str, float]]:
     return rows
 
 
+def demo_client(sim: Simulator, session: aiohttp.ClientSession) -> UcwaClient:
+    """Return a client for the simulator's demo user (not started)."""
+    return UcwaClient(
+        UcwaConfig(
+            sign_in_address=sim.user.sign_in_address,
+            password=sim.user.password,
+            phone_number=sim.user.phone_number,
+            discovery_url=sim.discovery_url,
+        ),
+        session=session,
+    )
+
+
 async def measure_setup(profile: str) -> tuple[int, float]:
     """Return the requests of a setup and the push latency (ms) of one missed call."""
     sim = Simulator(SimulatorConfig.from_profile(profile, pget_timeout_override=5.0))
     await sim.start()
     try:
         async with aiohttp.ClientSession() as session:
-            client = UcwaClient(
-                UcwaConfig(
-                    sign_in_address=sim.user.sign_in_address,
-                    password=sim.user.password,
-                    phone_number=sim.user.phone_number,
-                    discovery_url=sim.discovery_url,
-                ),
-                session=session,
-            )
+            client = demo_client(sim, session)
             await client.start()
             # A pool without conversation history answers this with a capability error, as
             # the integration sees it; the counters still come.

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+import socket
 from typing import Any
+
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from custom_components.ucwa.api import UcwaEvent
 from simulator import RecordedRequest, Simulator
@@ -102,3 +105,18 @@ def add_missed_call(sim: Simulator) -> str:
         recipients=[{"display_name": "Dan Park", "sip_uri": "sip:dan@contoso.com"}],
     )
     return record.log_id
+
+
+class LoopbackResolver(AbstractResolver):
+    """Resolve every name to 127.0.0.1."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            ResolveResult(hostname=host, host="127.0.0.1", port=port, family=socket.AF_INET,
+                          proto=0, flags=socket.AI_NUMERICHOST)
+        ]  # fmt: skip
+
+    async def close(self) -> None:
+        return None

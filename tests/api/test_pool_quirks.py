@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-import socket
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 import pytest
 
 from custom_components.ucwa.api import (
@@ -31,24 +29,10 @@ from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
 from simulator import Simulator
 
 from .conftest import FAST
+from .helpers import LoopbackResolver
 
 TOKEN = "cwt=scripted"
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class LoopbackResolver(AbstractResolver):
-    """Resolve every name to 127.0.0.1."""
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        return [
-            ResolveResult(hostname=host, host="127.0.0.1", port=port, family=socket.AF_INET,
-                          proto=0, flags=socket.AI_NUMERICHOST)
-        ]  # fmt: skip
-
-    async def close(self) -> None:
-        return None
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension  # type: ignore[import-untyped,unused-ignore]
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator  # type: ignore[import-untyped,unused-ignore]
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.ucwa.api import ConversationLog, MissedItems
+from custom_components.ucwa.api import ConversationLog, MissedItems, UcwaEvent
 from custom_components.ucwa.const import (
     CONF_DISCOVERY_URL,
     CONF_ENDPOINT_ID,
@@ -203,3 +204,47 @@ async def mock_loaded_entry(
     assert entry.state is ConfigEntryState.LOADED
     yield entry
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def ws_call(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    service: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """Call an action as the frontend does and return the websocket result message.
+
+    The websocket API reports validation errors as the UI shows them (service_validation_error,
+    invalid_format), which the REST API of 2025.4 does not.
+    """
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": service,
+            "service_data": data,
+            "return_response": service != "mark_as_read",
+        }
+    )
+    result: dict[str, Any] = await client.receive_json()
+    return result
+
+
+def capture_subscribers(client: MagicMock) -> Callable[[UcwaEvent], None]:
+    """Make the mocked client keep its subscribers; return a function that emits to them.
+
+    Stands in for the event channel: a test hands the coordinator the events a server would cause.
+    """
+    subscribers: list[Callable[[UcwaEvent], None]] = []
+
+    def subscribe(listener: Callable[[UcwaEvent], None]) -> Callable[[], None]:
+        subscribers.append(listener)
+        return lambda: None
+
+    def emit(event: UcwaEvent) -> None:
+        for listener in subscribers:
+            listener(event)
+
+    client.subscribe.side_effect = subscribe
+    return emit

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 import logging
 from unittest.mock import MagicMock
@@ -23,13 +22,12 @@ from custom_components.ucwa.api import (
     MissedItems,
     MissedItemsUpdated,
     UcwaApplicationError,
-    UcwaEvent,
 )
 from custom_components.ucwa.const import DOMAIN
 from custom_components.ucwa.coordinator import UcwaCoordinator
 from simulator import Simulator
 
-from .conftest import MOCK_DATA, wait_for_state
+from .conftest import MOCK_DATA, capture_subscribers, wait_for_state
 
 MISSED = "sensor.alice_contoso_com_missed_conversations"
 
@@ -114,18 +112,12 @@ async def test_events_before_the_first_refresh_are_ignored(
     hass: HomeAssistant, mock_client: MagicMock
 ) -> None:
     """An event that arrives while the first refresh runs is left to that refresh to read."""
-    subscribers: list[Callable[[UcwaEvent], None]] = []
-
-    def subscribe(callback: Callable[[UcwaEvent], None]) -> Callable[[], None]:
-        subscribers.append(callback)
-        return lambda: None
-
-    mock_client.subscribe.side_effect = subscribe
+    emit = capture_subscribers(mock_client)
     served: MissedItems = mock_client.get_missed_items.return_value
 
     async def missed_items_during_an_event(*, force: bool) -> MissedItems:
-        for callback in subscribers:  # the channel reports a change before the read answers
-            callback(MissedItemsUpdated(MissedItems(99, None, 99, 99, 0, 0)))
+        # The channel reports a change before the read answers.
+        emit(MissedItemsUpdated(MissedItems(99, None, 99, 99, 0, 0)))
         return served
 
     mock_client.get_missed_items.side_effect = missed_items_during_an_event
@@ -135,7 +127,7 @@ async def test_events_before_the_first_refresh_are_ignored(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    assert subscribers
+    mock_client.get_missed_items.assert_awaited()
     assert hass.states.get(MISSED).state == str(served.missed_conversations_count)  # type: ignore[union-attr]
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -209,13 +201,7 @@ async def test_session_down_for_long_raises_a_repair_issue(
 
     The end of the outage (ApplicationRestored) withdraws the issue and brings the entities back.
     """
-    subscribers: list[Callable[[UcwaEvent], None]] = []
-
-    def subscribe(callback: Callable[[UcwaEvent], None]) -> Callable[[], None]:
-        subscribers.append(callback)
-        return lambda: None
-
-    mock_client.subscribe.side_effect = subscribe
+    emit = capture_subscribers(mock_client)
     entry = MockConfigEntry(
         domain=DOMAIN, title="alice@contoso.com", unique_id="alice@contoso.com", data=MOCK_DATA
     )
@@ -223,10 +209,6 @@ async def test_session_down_for_long_raises_a_repair_issue(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     issue_id = f"session_down_{entry.entry_id}"
-
-    def emit(event: UcwaEvent) -> None:
-        for callback in subscribers:
-            callback(event)
 
     emit(ApplicationLost("Event channel failed: RecursionError"))
     assert hass.states.get(MISSED).state == STATE_UNAVAILABLE  # type: ignore[union-attr]

@@ -15,7 +15,7 @@ from custom_components.ucwa.api import UcwaApiError, UcwaConnectionError
 from custom_components.ucwa.const import DOMAIN
 from simulator import Simulator
 
-from .conftest import wait_for_state
+from .conftest import wait_for_state, ws_call
 
 UNREAD = "sensor.alice_contoso_com_unread_missed_conversations"
 
@@ -33,27 +33,6 @@ def missed_ids(sim: Simulator) -> list[str]:
     """Return the simulator's missed logs, newest first."""
     logs = sorted(sim.logs, key=lambda log: log.creation_time, reverse=True)
     return [log.log_id for log in logs if log.status == "Missed"]
-
-
-async def ws_call(
-    hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
-    service: str,
-    data: dict[str, Any],
-) -> dict[str, Any]:
-    """Call an action as the frontend does and return the websocket result message."""
-    client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "call_service",
-            "domain": DOMAIN,
-            "service": service,
-            "service_data": data,
-            "return_response": service == "get_conversation_logs",
-        }
-    )
-    result: dict[str, Any] = await client.receive_json()
-    return result
 
 
 async def test_mark_one_as_read(

@@ -29,7 +29,7 @@ from custom_components.ucwa.api import (
 from custom_components.ucwa.const import CONF_PHONE_NUMBER, DOMAIN
 from simulator import CallbackOutcome, Seed, Simulator, default_seed
 
-from .conftest import wait_for_state
+from .conftest import wait_for_state, ws_call
 
 SERVICE = "continue_phone_audio"
 CLIENT_CALL = "custom_components.ucwa.api.UcwaClient.continue_phone_audio"
@@ -170,7 +170,7 @@ async def test_no_missed_log_over_websocket(
     hass_ws_client: WebSocketGenerator,
 ) -> None:
     """`last_missed` without a missed log is a translated validation error; nothing is sent."""
-    result = await call_over_websocket(hass, hass_ws_client, {"conversation_log": "last_missed"})
+    result = await ws_call(hass, hass_ws_client, SERVICE, {"conversation_log": "last_missed"})
     assert result["success"] is False
     assert result["error"]["code"] == "service_validation_error"
     assert result["error"]["translation_key"] == "no_missed_conversation_logs"
@@ -311,24 +311,6 @@ BAD_INPUT = [
 ]
 
 
-async def call_over_websocket(
-    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, data: dict[str, Any]
-) -> dict[str, Any]:
-    """Call the action as the frontend does and return the websocket result message."""
-    client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "call_service",
-            "domain": DOMAIN,
-            "service": SERVICE,
-            "service_data": data,
-            "return_response": True,
-        }
-    )
-    result: dict[str, Any] = await client.receive_json()
-    return result
-
-
 @pytest.mark.parametrize(("data", "key", "message"), BAD_INPUT)
 async def test_bad_input_over_websocket(
     hass: HomeAssistant,
@@ -341,7 +323,7 @@ async def test_bad_input_over_websocket(
     message: str,
 ) -> None:
     """Bad input is a translated service_validation_error, and nothing reaches the server."""
-    result = await call_over_websocket(hass, hass_ws_client, data)
+    result = await ws_call(hass, hass_ws_client, SERVICE, data)
     assert result["success"] is False
     assert result["error"]["code"] == "service_validation_error"
     assert result["error"]["translation_key"] == key
@@ -371,7 +353,7 @@ async def test_malformed_data_over_websocket(
     data: dict[str, Any],
 ) -> None:
     """Data of the wrong shape fails the schema (invalid_format) before the handler runs."""
-    result = await call_over_websocket(hass, hass_ws_client, data)
+    result = await ws_call(hass, hass_ws_client, SERVICE, data)
     assert result["success"] is False
     assert result["error"]["code"] == "invalid_format"
     assert callbacks_sent(simulator) == []

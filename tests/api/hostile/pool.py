@@ -18,15 +18,15 @@ from dataclasses import dataclass
 import ipaddress
 import json
 import re
-import socket
 import ssl
 import types
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
+
+from tests.api.helpers import LoopbackResolver
 
 PASSWORD = "Hunter2-s3cret!"
 TOKEN = "cwt=AAEBHAEFAAAAAAAFFQAAAHostileToken"
@@ -47,21 +47,6 @@ class Seen:
     path: str
     authorization: str | None
     body: bytes
-
-
-class LoopbackResolver(AbstractResolver):
-    """Resolve every name to 127.0.0.1."""
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        return [
-            ResolveResult(hostname=host, host="127.0.0.1", port=port, family=socket.AF_INET,
-                          proto=0, flags=socket.AI_NUMERICHOST)
-        ]  # fmt: skip
-
-    async def close(self) -> None:
-        return None
 
 
 def log_body(path: str, **values: Any) -> dict[str, Any]:
