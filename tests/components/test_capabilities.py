@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from unittest.mock import MagicMock
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
@@ -18,11 +19,12 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed  # type: ignore[import-untyped,unused-ignore]
 
+from custom_components.ucwa.api import ConversationLogsAdded, UcwaLinkNotOfferedError
 from custom_components.ucwa.const import DOMAIN, SAFETY_POLL_INTERVAL
 from custom_components.ucwa.coordinator import history_issue_id
 from simulator import Simulator
 
-from .conftest import wait_for_state
+from .conftest import MOCK_DATA, capture_subscribers, wait_for_state
 
 PREFIX = "sensor.alice_contoso_com"
 EVENT = "event.alice_contoso_com_conversation"
@@ -147,3 +149,49 @@ async def test_issue_removed_with_the_entry(
     await hass.config_entries.async_remove(setup_integration.entry_id)
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+@pytest.mark.parametrize("simulator_options", [{"hidden_links": frozenset({"missedItems"})}])
+async def test_pool_without_missed_items(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """No missedItems link: the counters are unavailable, the conversations still show."""
+    assert setup_integration.state is ConfigEntryState.LOADED
+    for entity_id in COUNTERS:
+        assert hass.states.get(entity_id).state == STATE_UNAVAILABLE, entity_id  # type: ignore[union-attr]
+    for entity_id in HISTORY_ENTITIES[:2]:
+        assert hass.states.get(entity_id).state != STATE_UNAVAILABLE, entity_id  # type: ignore[union-attr]
+    issue = issue_registry.async_get_issue(DOMAIN, history_issue_id(setup_integration.entry_id))
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "entry_title": "alice@contoso.com",
+        "capability": "missedItems",
+        "error": "The server does not offer missedItems for this account",
+    }
+
+
+async def test_history_returning_by_push_is_read_again(
+    hass: HomeAssistant, mock_client: MagicMock, issue_registry: ir.IssueRegistry
+) -> None:
+    """New logs pushed while the history was unavailable make the integration read it all again."""
+    emit = capture_subscribers(mock_client)
+    logs = mock_client.get_conversation_logs.return_value
+    mock_client.get_conversation_logs.side_effect = UcwaLinkNotOfferedError(
+        "conversationLogs", "communication"
+    )
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="alice@contoso.com", unique_id="alice@contoso.com", data=MOCK_DATA
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(HISTORY_ENTITIES[0]).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+
+    mock_client.get_conversation_logs.side_effect = None
+    emit(ConversationLogsAdded(logs=tuple(logs)))
+    await hass.async_block_till_done()
+    assert hass.states.get(HISTORY_ENTITIES[0]).state != STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert issue_registry.async_get_issue(DOMAIN, history_issue_id(entry.entry_id)) is None
+    await hass.config_entries.async_unload(entry.entry_id)
