@@ -59,6 +59,30 @@ async def test_lost_then_restored_when_recreation_fails(
     assert started.events_flowing
 
 
+async def test_failing_pgets_report_the_channel_down_then_back(
+    started: UcwaClient, sim: Simulator
+) -> None:
+    """Two failed P-GETs are routine and said nothing; the third reports the channel down, once.
+
+    The next good answer reports it back: the integration shows the outage (entities unavailable)
+    instead of stale data, however the P-GET fails (here 500s, as a pool being restarted).
+    """
+    recorder = Recorder()
+    started.subscribe(recorder)
+    sim.fail_next("GET", "events", status=500, code="ServiceFailure", count=2)
+    await sim.wait_for_request("GET", "events", count=3)
+    await sim.wait_for_parked_pget()
+    assert recorder.events == []
+
+    sim.fail_next("GET", "events", status=500, code="ServiceFailure", count=4)
+    lost = await recorder.wait_for(ApplicationLost)
+    assert lost.error.startswith("Event channel failed: 500 ServiceFailure")
+    await recorder.wait_for(ApplicationRestored)
+    kinds = [type(e).__name__ for e in recorder.events]
+    assert kinds == ["ApplicationLost", "ApplicationRestored"]
+    assert started.events_flowing
+
+
 async def test_channel_survives_drops_and_delays(started: UcwaClient, sim: Simulator) -> None:
     sim.drop_next("GET", "events", count=3)
     await sim.wait_for_request("GET", "events", count=4)

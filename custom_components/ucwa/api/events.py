@@ -29,6 +29,8 @@ _LOGGER = logging.getLogger(__package__)
 PGET_BURST = 5
 """P-GETs that may go out back to back (events come in bursts) before the rate limit applies."""
 REDISCOVER_AFTER_FAILURES = 5
+LOST_AFTER_FAILURES = 3
+"""Consecutive failed P-GETs after which the channel reports itself down (ApplicationLost)."""
 """Consecutive connection failures of the channel that count as "many retries" (RootURL.md)."""
 
 
@@ -330,7 +332,20 @@ class EventChannel:
             if isinstance(err, UcwaConnectionError) and self._failures >= REDISCOVER_AFTER_FAILURES:
                 self._state.discovery_stale = True
             _LOGGER.debug("Event channel error (%s), reconnecting", err)
+            self._report_if_persisting(err)
             await backoff(self._failures)
+
+    def _report_if_persisting(self, err: UcwaError) -> None:
+        """Say once that the channel is down when P-GETs keep failing (a redirect, 5xx, no answer).
+
+        One failed P-GET is routine (a restarted front end); LOST_AFTER_FAILURES in a row mean push
+        updates have stopped, which the integration shows (entities unavailable, then a repair
+        issue). `ApplicationRestored` follows the next good answer.
+        """
+        if self._failures >= LOST_AFTER_FAILURES and not self._lost_reported:
+            self._lost_reported = True
+            _LOGGER.warning("The UCWA event channel keeps failing (%s); retrying with back-off", err)
+            self._listener.emit(ApplicationLost(error=f"Event channel failed: {err}", cause=err))
 
     def _good(self, *, empty: bool) -> None:
         """Note a good answer: failures start afresh, caches are trusted, a loss is over.
