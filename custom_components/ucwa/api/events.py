@@ -344,7 +344,9 @@ class EventChannel:
         """
         if self._failures >= LOST_AFTER_FAILURES and not self._lost_reported:
             self._lost_reported = True
-            _LOGGER.warning("The UCWA event channel keeps failing (%s); retrying with back-off", err)
+            _LOGGER.warning(
+                "The UCWA event channel keeps failing (%s); retrying with back-off", err
+            )
             self._listener.emit(ApplicationLost(error=f"Event channel failed: {err}", cause=err))
 
     def _good(self, *, empty: bool) -> None:
