@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from unittest.mock import patch
 
 from homeassistant.components.sensor import ATTR_STATE_CLASS, SensorDeviceClass
 from homeassistant.config_entries import ConfigEntryState
@@ -148,16 +147,6 @@ async def test_what_people_read(hass: HomeAssistant, setup_integration: MockConf
     )
 
 
-async def test_recent_list_is_not_recorded(
-    hass: HomeAssistant, setup_integration: MockConfigEntry
-) -> None:
-    """The recent list is marked unrecorded; the single-log attributes are recorded."""
-    from custom_components.ucwa.sensor import UcwaSensor
-
-    assert "recent_conversations" in UcwaSensor._unrecorded_attributes
-    assert "conversation_log_id" not in UcwaSensor._unrecorded_attributes
-
-
 async def test_new_missed_log_is_pushed(
     hass: HomeAssistant,
     simulator: Simulator,
@@ -166,21 +155,24 @@ async def test_new_missed_log_is_pushed(
 ) -> None:
     """A missed call added on the server reaches the sensors through the event channel in < 2 s."""
     before = int(hass.states.get(MISSED).state)  # type: ignore[union-attr]
-    coordinator = coordinator_of(setup_integration)
-
+    start = len(simulator.requests)
     started = time.monotonic()
-    with patch.object(
-        coordinator, "_async_update_data", wraps=coordinator._async_update_data
-    ) as refresh:
-        record = simulator.add_conversation_log(dict(NEW_MISSED_LOG))
-        await wait_for_state(hass, MISSED, lambda s: s.state == str(before + 1))
-        elapsed = time.monotonic() - started
-        state = await wait_for_state(
-            hass, LAST_MISSED, lambda s: s.attributes.get("conversation_log_id") == record.log_id
-        )
-        latency = time.monotonic() - started
-    # It came by push: no refresh (first or safety poll) ran meanwhile.
-    refresh.assert_not_called()
+    record = simulator.add_conversation_log(dict(NEW_MISSED_LOG))
+    await wait_for_state(hass, MISSED, lambda s: s.state == str(before + 1))
+    elapsed = time.monotonic() - started
+    state = await wait_for_state(
+        hass, LAST_MISSED, lambda s: s.attributes.get("conversation_log_id") == record.log_id
+    )
+    latency = time.monotonic() - started
+    # It came by push: the event, one counters read, one list read, one batch for the new log
+    # (its part is recorded too). A refresh would have read the counters and the list again.
+    reads = [f"{r.method} {r.route}" for r in simulator.requests[start:] if r.route != "events"]
+    assert reads == [
+        "GET missedItems",
+        "GET conversationLogs",
+        "POST batch",
+        "GET conversationLog",
+    ]
     with capsys.disabled():
         sys.stdout.write(
             f"\n[ucwa] missed log added -> missed_conversations {elapsed * 1000:.0f} ms, "
