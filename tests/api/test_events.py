@@ -21,7 +21,6 @@ from custom_components.ucwa.api import (
     UcwaTimings,
 )
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
-from custom_components.ucwa.api.events import reconnect_delay
 from simulator import Simulator
 
 from .conftest import FAST
@@ -135,7 +134,7 @@ def _pool_client(origin: str, session: aiohttp.ClientSession) -> UcwaClient:
 
 
 def test_backoff_is_capped_with_jitter() -> None:
-    delays = [reconnect_delay(UcwaTimings(), n) for n in range(40)]
+    delays = [UcwaTimings().backoff(n) for n in range(40)]
     assert all(0 < d <= 30.0 for d in delays)
     assert max(delays[10:]) > 15.0
     assert delays[0] <= 1.0

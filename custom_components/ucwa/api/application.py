@@ -8,14 +8,13 @@ from dataclasses import dataclass
 import logging
 import math
 from typing import Any
-from urllib.parse import urljoin
 
 from .config import UcwaConfig, UcwaTimings
 from .discovery import discover
 from .exceptions import UcwaApiError, UcwaConnectionError, UcwaError, UcwaMalformedResponseError
 from .hosts import HostPolicy
 from .links import COMMUNICATION, ME, ApplicationLinks
-from .models import link_href, normalize_phone_number
+from .models import join_href, link_href, normalize_phone_number
 from .session import SessionState
 from .transport import Response, Transport, is_lost
 
@@ -177,7 +176,7 @@ class Applications:
         events = link_href(resource, "events", base)
         if not href or not events:
             raise UcwaMalformedResponseError("The application resource has no self or events link")
-        href = urljoin(base, href)
+        href = join_href(base, href)
         app = Application(
             href=href, events_url=events, links=ApplicationLinks(resource, base, href)
         )

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urljoin
 import uuid
 
 from yarl import URL
@@ -20,6 +19,7 @@ from .models import (
     PhoneAudioCall,
     PhoneAudioInvitationEvent,
     UcwaEvent,
+    join_href,
     normalize_phone_number,
     validate_operation_id,
 )
@@ -153,7 +153,7 @@ class CallBack:
             raise UcwaMalformedResponseError("continuePhoneAudio answered without a Location")
         app = self._apps.current
         pool = str(URL(app.href).origin()) if app else str(response.url.origin())
-        href = urljoin(pool + "/", location)
+        href = join_href(pool + "/", location)
         return PhoneAudioCall(
             invitation_href=href,
             operation_id=op_id,

@@ -50,11 +50,6 @@ class ChannelListener(Protocol):
         """Handle one batch of events of `app`, in order."""
 
 
-def reconnect_delay(timings: UcwaTimings, failures: int) -> float:
-    """Exponential backoff with jitter, never above the cap (so never silent for longer)."""
-    return timings.backoff(failures)
-
-
 async def cancel(task: asyncio.Task[Any]) -> None:
     """Cancel a helper task and wait for it, without swallowing our own cancellation."""
     task.cancel()
@@ -144,7 +139,7 @@ class EventChannel:
     async def _backoff(self, failures: int) -> None:
         """Wait before reconnecting, or less when someone kicked the channel."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._kick.wait(), reconnect_delay(self._timings, failures))
+            await asyncio.wait_for(self._kick.wait(), self._timings.backoff(failures))
         self._kick.clear()
 
     async def _pget(self, url: str, generation: int) -> Response:

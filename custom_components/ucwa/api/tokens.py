@@ -7,14 +7,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 import math
 from typing import Any
-from urllib.parse import urljoin
 
 from yarl import URL
 
 from .auth import Token, find_ms_rtc_oauth, grant_types, parse_www_authenticate
 from .config import UcwaConfig, UcwaTimings
 from .exceptions import UcwaApiError, UcwaAuthenticationError, UcwaSecurityError
-from .hosts import HostPolicy, origin
+from .hosts import HostPolicy, origin, parse_target
+from .models import join_href
 
 TOKEN_MARGIN_MAX = 300.0
 """A token is renewed up to this long (or a tenth of its lifetime) before it expires."""
@@ -86,8 +86,8 @@ class TokenStore:
             href = challenge.params.get("href")
             if not href:
                 raise UcwaAuthenticationError("The MsRtcOAuth challenge has no token endpoint")
-            token_url = urljoin(str(url), href)
-            self._hosts.check_redirect(url, URL(token_url))
+            token_url = join_href(str(url), href)
+            self._hosts.check_redirect(url, parse_target(token_url))
             self._token_urls[host_origin] = token_url
         elif host_origin not in self._token_urls:
             raise UcwaAuthenticationError(
