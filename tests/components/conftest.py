@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Generator
 import json
+import os
 from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock, patch
@@ -64,7 +65,8 @@ async def simulator(
     """
     options = dict(simulator_options)
     seed = options.pop("seed", None)
-    profile = options.pop("profile_name", "trace")
+    # UCWA_SIM_PROFILE runs the whole suite against another pool shape (simulator.PROFILES).
+    profile = options.pop("profile_name", os.environ.get("UCWA_SIM_PROFILE", "trace"))
     config = {
         "pget_timeout_override": 2.0,
         "callback_outcome": CallbackOutcome(step_delay=0.01),

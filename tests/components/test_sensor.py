@@ -164,15 +164,16 @@ async def test_new_missed_log_is_pushed(
         hass, LAST_MISSED, lambda s: s.attributes.get("conversation_log_id") == record.log_id
     )
     latency = time.monotonic() - started
-    # It came by push: the event, one counters read, one list read, one batch for the new log
-    # (its part is recorded too). A refresh would have read the counters and the list again.
+    # It came by push: one list read and one batch for the new log (its part is recorded too),
+    # and at most one counters read (none where the event embeds them). A refresh (first or
+    # safety poll) would have read the counters and the list again.
     reads = [f"{r.method} {r.route}" for r in simulator.requests[start:] if r.route != "events"]
-    assert reads == [
-        "GET missedItems",
+    assert [read for read in reads if read != "GET missedItems"] == [
         "GET conversationLogs",
         "POST batch",
         "GET conversationLog",
     ]
+    assert reads.count("GET missedItems") <= 1
     with capsys.disabled():
         sys.stdout.write(
             f"\n[ucwa] missed log added -> missed_conversations {elapsed * 1000:.0f} ms, "
@@ -191,8 +192,12 @@ async def test_token_expiry_mid_session(
     grants = [r for r in simulator.requests if r.method == "POST" and "oauthtoken" in r.path]
     simulator.expire_tokens()
     before = int(hass.states.get(MISSED).state)  # type: ignore[union-attr]
-    simulator.add_conversation_log(dict(NEW_MISSED_LOG))
+    record = simulator.add_conversation_log(dict(NEW_MISSED_LOG))
     await wait_for_state(hass, MISSED, lambda s: s.state == str(before + 1))
+    # The new log's details need a request (a pool may embed the counters in the event itself).
+    await wait_for_state(
+        hass, LAST_MISSED, lambda s: s.attributes.get("conversation_log_id") == record.log_id
+    )
     assert len(
         [r for r in simulator.requests if r.method == "POST" and "oauthtoken" in r.path]
     ) > len(grants)
