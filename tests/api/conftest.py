@@ -40,7 +40,7 @@ FAST = UcwaTimings(
     pget_min_interval=0.01,
     pget_empty_interval=0.01,
     token_grant_window=0.01,
-    refresh_min_interval=0.01,
+    refresh_interval=0.01,
 )
 """Delays shrunk so tests do not wait on backoff (tests/api/hostile/ checks the real budget)."""
 

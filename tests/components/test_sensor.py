@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from functools import partial
 import logging
 import sys
 import time
+from unittest.mock import patch
 
 from homeassistant.components.sensor import ATTR_STATE_CLASS, SensorDeviceClass
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_CLASS, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 
+from custom_components.ucwa.api import UcwaTimings
 from custom_components.ucwa.const import DOMAIN
 from custom_components.ucwa.coordinator import UcwaCoordinator
 from simulator import Simulator
@@ -183,6 +187,60 @@ async def test_new_missed_log_is_pushed(
     assert state.attributes["display_name"] == "Zoe Ortiz"
     assert state.attributes["sip_uri"] == "sip:zoe@contoso.com"
     assert hass.states.get(LAST).attributes["conversation_log_id"] == record.log_id  # type: ignore[union-attr]
+
+
+def names(log_id: str) -> Callable[[State], bool]:
+    """Return whether a last-conversation sensor's state names this log."""
+    return lambda state: state.attributes.get("conversation_log_id") == log_id
+
+
+@pytest.fixture
+def slow_refill() -> Iterator[None]:
+    """Let the client earn a re-read back only after a minute, longer than any test waits.
+
+    Its burst (`refresh_burst`) stays: what it allows at once is what a test of it shows.
+    """
+    timings = partial(UcwaTimings, refresh_interval=60.0)
+    with patch("custom_components.ucwa.api.client.UcwaTimings", timings):
+        yield
+
+
+async def test_back_to_back_missed_logs_are_pushed_at_once(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    slow_refill: None,
+    setup_integration: MockConfigEntry,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A second missed call logged the moment the first reached the sensors follows it at once.
+
+    Before (issue 13, item 6) it waited out the client's one re-read a second (~0.95 s); here a
+    re-read is earned back only after a minute, so the burst alone lets it through.
+    """
+    latencies = []
+    start = len(simulator.requests)
+    for name in ("Zoe Ortiz", "Yan Li"):
+        started = time.monotonic()
+        caller = {"display_name": name, "sip_uri": f"sip:{name.split()[0].lower()}@contoso.com"}
+        record = simulator.add_conversation_log({**NEW_MISSED_LOG, "recipients": [caller]})
+        state = await wait_for_state(hass, LAST_MISSED, names(record.log_id))
+        latencies.append(time.monotonic() - started)
+        assert state.attributes["display_name"] == name
+    assert hass.states.get(MISSED).state == "5"  # type: ignore[union-attr]
+    # Two pushes, each one re-read: the list and a batch for the new log (at most one counters
+    # read each, none where the event embeds them); nothing waited for the safety poll.
+    reads = [f"{r.method} {r.route}" for r in simulator.requests[start:] if r.route != "events"]
+    assert [read for read in reads if read != "GET missedItems"] == [
+        "GET conversationLogs",
+        "POST batch",
+        "GET conversationLog",
+    ] * 2
+    assert reads.count("GET missedItems") <= 2
+    with capsys.disabled():
+        sys.stdout.write(
+            f"\n[ucwa] back-to-back missed logs -> last_missed_conversation "
+            f"{latencies[0] * 1000:.0f} ms, then {latencies[1] * 1000:.0f} ms\n"
+        )
 
 
 async def test_token_expiry_mid_session(

@@ -14,7 +14,6 @@ import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 import contextlib
 import logging
-import math
 from typing import Any, Self
 
 import aiohttp
@@ -321,14 +320,47 @@ class UcwaClient:
         return await self._invitations.wait_for(operation_id, timeout)
 
 
+class _RefreshBudget:
+    """A token bucket for re-reads: `refresh_burst` at once, one earned back per `refresh_interval`.
+
+    Missed calls come in twos and threes (a caller tries again, a colleague calls), so each of a
+    few events close together gets its own re-read at once; a server that never stops sending
+    them is held to one per interval.
+    """
+
+    def __init__(self, timings: UcwaTimings) -> None:
+        self._timings = timings
+        self._tokens = float(max(1, timings.refresh_burst))
+        self._stamp: float | None = None
+
+    def _refill(self) -> None:
+        now = asyncio.get_running_loop().time()
+        burst = float(max(1, self._timings.refresh_burst))
+        interval = self._timings.refresh_interval
+        if self._stamp is not None:
+            earned = (now - self._stamp) / interval if interval > 0 else burst
+            self._tokens = min(burst, self._tokens + earned)
+        self._stamp = now
+
+    def delay(self) -> float:
+        """Seconds until the next re-read may start (0: now)."""
+        self._refill()
+        return max(0.0, (1.0 - self._tokens) * self._timings.refresh_interval)
+
+    def take(self) -> None:
+        """Spend one re-read (it may start now)."""
+        self._refill()
+        self._tokens -= 1.0
+
+
 class _Dispatch:
     """What the event channel tells the client: batches to type and route, resets, new apps.
 
-    Re-reads triggered by `missedItems` events are coalesced: a server that sends one with every
-    answer gets at most one re-read of missed items and the log list per
-    `refresh_min_interval`. The first re-read after a quiet spell runs at once, before the next
-    batch is handled (the push latency); events during the cool-down share one later re-read,
-    so no change goes unreported.
+    Re-reads of missed items and the log list triggered by `missedItems` events are paced by a
+    `_RefreshBudget`: while it lasts, each event's re-read runs at once, before the next batch
+    is handled (the push latency of back-to-back missed calls); once it is spent, events share
+    one later re-read when the next one is earned, so no change goes unreported and a server
+    that sends one with every answer gets one re-read per `refresh_interval`.
     """
 
     def __init__(
@@ -343,8 +375,7 @@ class _Dispatch:
         self._cache = cache
         self._history = history
         self._invitations = invitations
-        self._timings = timings
-        self._last_catch_up = -math.inf
+        self._budget = _RefreshBudget(timings)
         self._due: tuple[Mapping[str, Any] | None] | None = None  # the latest event's resource
         self._later: asyncio.Task[None] | None = None
 
@@ -355,27 +386,25 @@ class _Dispatch:
             self._later = None
 
     async def _catch_up(self, missed_items: Mapping[str, Any] | None) -> None:
-        self._last_catch_up = asyncio.get_running_loop().time()
+        self._budget.take()
         await self._history.catch_up(missed_items)
 
     async def _catch_up_later(self) -> None:
-        """Run the re-reads that came during the cool-down, one per interval, until none is due."""
-        loop = asyncio.get_running_loop()
+        """Run the re-reads that came while the budget was spent, one per turn, until none is due."""
         while self._due is not None:
-            next_at = self._last_catch_up + self._timings.refresh_min_interval
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            await asyncio.sleep(self._budget.delay())
             (missed_items,), self._due = self._due, None
             await self._catch_up(missed_items)
 
     async def _missed_items_changed(self, missed_items: Mapping[str, Any] | None) -> None:
-        loop = asyncio.get_running_loop()
-        waiting = self._later is not None and not self._later.done()
-        if not waiting and loop.time() >= self._last_catch_up + self._timings.refresh_min_interval:
+        if self._later is not None and not self._later.done():
+            self._due = (missed_items,)  # the waiting re-read will read the latest state
+            return
+        if self._budget.delay() == 0:
             await self._catch_up(missed_items)
             return
         self._due = (missed_items,)
-        if not waiting:
-            self._later = asyncio.create_task(self._catch_up_later(), name="ucwa re-read")
+        self._later = asyncio.create_task(self._catch_up_later(), name="ucwa re-read")
 
     def reset(self) -> None:
         self._cache.forget()

@@ -79,8 +79,14 @@ class UcwaTimings:
     token_grant_window: float = 60.0
     """At most `GRANT_BURST` password grants in any window this long (a directory lockout
     counts failed sign-ins); a 403 does not renew a token younger than this."""
-    refresh_min_interval: float = 1.0
-    """missedItems events closer than this share one re-read of missed items and the log list."""
+    refresh_burst: int = 3
+    """Re-reads of missed items and the log list that `missedItems` events may start back to
+    back, so two missed calls a second apart each reach the sensors in one round trip (a
+    count, not seconds). Events beyond it wait for `refresh_interval` and share one re-read."""
+    refresh_interval: float = 1.5
+    """One re-read of the burst is earned back every this many seconds: a server that sends
+    `missedItems` with every answer gets one re-read per 1.5 s once the burst is spent, and at
+    most 3 + 10 / 1.5 = 9 in any 10 s, within issue 9's budget of 10."""
 
     def backoff(self, failures: int) -> float:
         """Exponential backoff with jitter, never above the cap (so never silent for longer).
