@@ -4,6 +4,11 @@ Run: `python scripts/sizes.py [--check]` from the repository root. It reads ever
 `custom_components/` and `simulator/` (code lines = physical lines of the node, blank and comment
 lines included, as a reader sees them). With `--check` it exits 1 when a limit is broken:
 no module over 500 lines, no class over 400, no function over 80, no import circle.
+
+Every import counts towards a circle, wherever it stands: at the top, inside a function, or under
+`if TYPE_CHECKING:`. Each of those only postpones the circle from import time to the reader, who
+still cannot understand one module without the other. tests/test_sizes.py runs the circle check
+in the suite.
 """
 
 from __future__ import annotations
@@ -24,28 +29,41 @@ def _module_name(path: Path) -> str:
 
 
 def _imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
-    """Project modules imported anywhere in the module, except under `if TYPE_CHECKING:`.
-
-    An import inside a function that dodges a circle is still a circle to a reader.
-    """
+    """Project modules the module imports anywhere: top level, functions, `if TYPE_CHECKING:`."""
     found: set[str] = set()
     package = name if is_package else name.rpartition(".")[0]
-    for node in tree.body:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            continue
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Import):
-                found.update(alias.name for alias in sub.names)
-            elif isinstance(sub, ast.ImportFrom):
-                if sub.level:
-                    base = package.split(".")
-                    base = base[: len(base) - (sub.level - 1)]
-                    module = ".".join([*base, sub.module] if sub.module else base)
-                else:
-                    module = sub.module or ""
-                found.add(module)
-                found.update(f"{module}.{alias.name}" for alias in sub.names)
+    for sub in ast.walk(tree):
+        if isinstance(sub, ast.Import):
+            found.update(alias.name for alias in sub.names)
+        elif isinstance(sub, ast.ImportFrom):
+            if sub.level:
+                base = package.split(".")
+                base = base[: len(base) - (sub.level - 1)]
+                module = ".".join([*base, sub.module] if sub.module else base)
+            else:
+                module = sub.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in sub.names)
     return found
+
+
+def import_edges(base: Path, roots: tuple[str, ...] = ROOTS) -> dict[str, set[str]]:
+    """Map each module of `roots` (below `base`) to the modules of `roots` it imports."""
+    graph: dict[str, set[str]] = {}
+    for root in roots:
+        for path in sorted((base / root).rglob("*.py")):
+            relative = path.relative_to(base)
+            name = _module_name(relative)
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            graph[name] = _imports(tree, name, path.name == "__init__.py")
+    return {
+        name: {dep for dep in deps if dep in graph and dep != name} for name, deps in graph.items()
+    }
+
+
+def import_circles(base: Path, roots: tuple[str, ...] = ROOTS) -> list[list[str]]:
+    """Every group of modules of `roots` that import each other, however indirectly."""
+    return _cycles(import_edges(base, roots))
 
 
 def main() -> int:
@@ -53,14 +71,11 @@ def main() -> int:
     modules: dict[str, tuple[Path, int]] = {}
     classes: list[tuple[int, str]] = []
     functions: list[tuple[int, str]] = []
-    graph: dict[str, set[str]] = {}
     for root in ROOTS:
         for path in sorted(Path(root).rglob("*.py")):
             text = path.read_text(encoding="utf-8")
             tree = ast.parse(text)
-            name = _module_name(path)
-            modules[name] = (path, len(text.splitlines()))
-            graph[name] = _imports(tree, name, path.name == "__init__.py")
+            modules[_module_name(path)] = (path, len(text.splitlines()))
             for node in ast.walk(tree):
                 if not isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
                     continue
@@ -69,11 +84,7 @@ def main() -> int:
                     classes.append((size, f"{path}:{node.lineno} {node.name}"))
                 elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                     functions.append((size, f"{path}:{node.lineno} {node.name}"))
-    edges = {
-        name: {dep for dep in deps if dep in modules and dep != name}
-        for name, deps in graph.items()
-    }
-    cycles = _cycles(edges)
+    cycles = import_circles(Path())
     broken: list[str] = []
     print("largest modules:")
     for _name, (path, lines) in sorted(modules.items(), key=lambda item: -item[1][1])[:8]:

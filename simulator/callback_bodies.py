@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from simulator.representations import Hrefs, event
+from simulator.hrefs import Hrefs
+from simulator.representations import event
 from simulator.state import PhoneAudioInvitation, User
 from simulator.wire import json_date
 

@@ -23,17 +23,54 @@ state (a lurking application stays lurking), only how it is written changes.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, Protocol
 
 from aiohttp import web
 
-from simulator.config import CallbackOutcome
+from simulator.config import CallbackOutcome, SimulatorConfig
 from simulator.seed import log_state
+from simulator.state import ConversationLogRecord, Fault, RecordedRequest
 
-if TYPE_CHECKING:
-    from simulator.server import Simulator
+
+class Controlled(Protocol):
+    """What the control API drives: the `Simulator`'s test methods, which server.py hands it.
+
+    A protocol, so that the dependency runs one way (server.py builds these routes; this module
+    never imports it). It names only what the routes pass; the methods are documented on
+    `Simulator`, which mypy checks against it where server.py calls `control_routes`.
+    """
+
+    @property
+    def config(self) -> SimulatorConfig: ...  # noqa: D102
+    @property
+    def requests(self) -> list[RecordedRequest]: ...  # noqa: D102
+    @property
+    def route_counts(self) -> Counter[str]: ...  # noqa: D102
+    def reset_requests(self) -> None: ...  # noqa: D102
+    def add_conversation_log(self, log: dict[str, Any]) -> ConversationLogRecord: ...  # noqa: D102
+    def fail_next(  # noqa: D102
+        self,
+        method: str | None,
+        path: str,
+        *,
+        status: int,
+        code: str,
+        subcode: str | None,
+        message: str | None,
+        count: int,
+    ) -> Fault: ...
+    def delay_next(self, method: str | None, path: str, seconds: float, *, count: int) -> Fault: ...  # noqa: D102
+    def drop_next(self, method: str | None, path: str, *, after: bool, count: int) -> Fault: ...  # noqa: D102
+    def clear_faults(self) -> None: ...  # noqa: D102
+    def expire_tokens(self) -> None: ...  # noqa: D102
+    def drop_application(  # noqa: D102
+        self, kind: Literal["not_found", "expired"], app_id: str | None
+    ) -> list[str]: ...
+    def set_callback_outcome(self, outcome: CallbackOutcome) -> None: ...  # noqa: D102
+    def state(self) -> dict[str, Any]: ...  # noqa: D102
 
 
 def _bad(message: str) -> web.Response:
@@ -47,7 +84,7 @@ async def _read_json(request: web.Request) -> Any:
     return json.loads(text)
 
 
-SIMULATOR: web.AppKey[Simulator] = web.AppKey("simulator")
+SIMULATOR: web.AppKey[Controlled] = web.AppKey("simulator")
 
 
 async def _get_requests(request: web.Request) -> web.Response:
@@ -172,7 +209,7 @@ async def _post_config(request: web.Request) -> web.Response:
     return web.json_response(sim.config.knobs())
 
 
-def control_routes(sim: Simulator, app: web.Application) -> None:
+def control_routes(sim: Controlled, app: web.Application) -> None:
     """Add the `/_sim/` routes of one simulator to its aiohttp application."""
     app[SIMULATOR] = sim
     app.add_routes(

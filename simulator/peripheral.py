@@ -9,14 +9,12 @@ answers them with `not_supported()`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 import zlib
 
+from simulator.hrefs import Hrefs
+from simulator.state import User
 from simulator.wire import UcwaReplyError
-
-if TYPE_CHECKING:
-    from simulator.representations import Hrefs
-    from simulator.state import User
 
 PEOPLE_LINKS = {
     "myContactsAndGroupsSubscription": "people/myContactsAndGroupsSubscription",

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from simulator.config import SimulatorConfig
-import simulator.representations as rep
+from simulator.hrefs import Hrefs
 from simulator.state import (
     Application,
     ConversationLogRecord,
@@ -33,9 +33,9 @@ class Pool:
     callbacks: list[PhoneAudioInvitation] = field(default_factory=list)
     counter: int = 100
 
-    def hrefs(self, app: Application) -> rep.Hrefs:
+    def hrefs(self, app: Application) -> Hrefs:
         """Return the href builder of one application in the current shape."""
-        return rep.Hrefs(app.origin, app.app_id, self.config)
+        return Hrefs(app.origin, app.app_id, self.config)
 
     def next_id(self) -> str:
         """Return a fresh id; applications, invitations and conversations share one counter."""

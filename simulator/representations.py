@@ -1,7 +1,8 @@
 """JSON representations of the simulated resources, shaped after the reference's samples.
 
 Key names, nesting, `rel` values and link names follow the *_ref.md JSON samples; only the values
-come from the simulator's state. Paths use the on-premises OAuth prefix `/ucwa/oauth/v1`.
+come from the simulator's state. Hrefs come from `hrefs.Hrefs` (the on-premises OAuth prefix
+`/ucwa/oauth/v1`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from simulator.config import SimulatorConfig
+from simulator.hrefs import APPLICATIONS_PATH, Hrefs
 from simulator.peripheral import resource_body
 from simulator.state import (
     Application,
@@ -21,12 +22,10 @@ from simulator.state import (
 )
 from simulator.wire import json_date
 
-UCWA_PREFIX = "/ucwa/oauth/v1"
 ROOT_PATH = "/autodiscover/autodiscoverservice.svc/root"
 USER_PATH = f"{ROOT_PATH}/oauth/user"
 XFRAME_PATH = "/autodiscover/XFrame/XFrame.html"
 TOKEN_PATH = "/WebTicket/oauthtoken"  # noqa: S105  # a path, not a secret
-APPLICATIONS_PATH = f"{UCWA_PREFIX}/applications"
 
 PUT_GUARD_TEXT = "please pass this in a PUT request"
 
@@ -36,56 +35,6 @@ TRACE_COMMUNICATION_LINKS = frozenset(
 """What the reference's trace embeds in the POST applications answer (CreateAnApplication.md)."""
 CAPABILITY_LINKS = frozenset({"conversationLogs", "missedItems", "startPhoneAudio"})
 """Added to the trace's communication by makeMeAvailable (ReceiveAnIM.md, Hypermedia.md)."""
-
-
-class Hrefs:
-    """Builds one application's hrefs and leaves out the capability links switched off."""
-
-    def __init__(self, origin: str, app_id: str, config: SimulatorConfig) -> None:
-        """Hrefs are relative unless the pool writes them absolute (`config.absolute_hrefs`)."""
-        self.base = origin if config.absolute_hrefs else ""
-        self.app = f"{self.base}{APPLICATIONS_PATH}/{app_id}"
-        self.hidden = config.hidden_links
-        self.config = config
-
-    def many(self, hrefs: list[str]) -> list[dict[str, str]] | dict[str, str]:
-        """Return a multi-valued link rel: an array, or one object when the pool writes it so."""
-        if len(hrefs) == 1 and self.config.single_link_objects:
-            return {"href": hrefs[0]}
-        return [{"href": href} for href in hrefs]
-
-    def links(self, /, **rels: str) -> dict[str, dict[str, str]]:
-        """`_links` from rel=href pairs, in the given order, without hidden rels (self stays)."""
-        return {
-            rel: {"href": href}
-            for rel, href in rels.items()
-            if rel == "self" or rel not in self.hidden
-        }
-
-    def under(self, path: str) -> str:
-        """Return an href below the application."""
-        return f"{self.app}/{path}"
-
-    def person(self, sip_uri: str) -> str:
-        """Return the contact href of a SIP URI (the address part, as BatchingRequests.md shows)."""
-        address = sip_uri.removeprefix("sip:").split(";", 1)[0]
-        return self.under(f"people/{quote(address, safe='@+.')}")
-
-    def events(self, ack: int) -> str:
-        """Return the event channel href for batch `ack`."""
-        return self.under(f"events?ack={ack}")
-
-    def log(self, log_id: str) -> str:
-        """Return a conversation log's href; the id is the mailbox's, not the application's."""
-        return self.under(f"communication/conversationLogs/{log_id}")
-
-    def invitation(self, invitation_id: str) -> str:
-        """Return a phoneAudioInvitation's href, as continuePhoneAudio's Location gives it."""
-        return self.under(f"communication/invitations/{invitation_id}")
-
-    def conversation(self, conversation_id: str) -> str:
-        """Return a conversation's href."""
-        return self.under(f"communication/conversations/{conversation_id}")
 
 
 # Discovery and authentication -------------------------------------------------------------------
