@@ -96,7 +96,8 @@ class SimulatorConfig:
     # Shape of the pool: which links appear when, and how the JSON is written
     profile: Profile = "trace"
     """"trace" behaves like the reference's own trace (CreateAnApplication.md, ReceiveAnIM.md):
-    conversationLogs, missedItems and startPhoneAudio are capability links that appear only after
+    conversationLogs, missedItems, startPhoneAudio and the audio/video and media links
+    (`representations.CAPABILITY_LINKS`) are capability links that appear only after
     makeMeAvailable, announced by a `communication` `updated` event. "lenient" offers every
     communication link at creation, as the composite `applications_ref.md` sample shows."""
     single_link_objects: bool = False

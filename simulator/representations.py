@@ -33,8 +33,25 @@ TRACE_COMMUNICATION_LINKS = frozenset(
     {"self", "conversations", "startMessaging", "startOnlineMeeting", "joinOnlineMeeting"}
 )
 """What the reference's trace embeds in the POST applications answer (CreateAnApplication.md)."""
-CAPABILITY_LINKS = frozenset({"conversationLogs", "missedItems", "startPhoneAudio"})
-"""Added to the trace's communication by makeMeAvailable (ReceiveAnIM.md, Hypermedia.md)."""
+CAPABILITY_LINKS = frozenset(
+    {
+        "conversationLogs",
+        "missedItems",
+        "startPhoneAudio",
+        "startAudio",
+        "startAudioVideo",
+        "startVideo",
+        "mediaPolicies",
+        "mediaRelayAccessToken",
+        "replayMessage",
+    }
+)
+"""Added to the trace's communication by makeMeAvailable (ReceiveAnIM.md, Hypermedia.md).
+
+The trace at creation has none of them (CreateAnApplication.md); afterwards the communication is
+what communication_ref.md's sample shows, less the links tied to a delegator (the three
+`*OnBehalfOfDelegator`) and `startEmergencyCall` (enhanced emergency services): the demo user has
+neither. The lenient pool offers those too."""
 
 
 # Discovery and authentication -------------------------------------------------------------------
@@ -152,8 +169,9 @@ def communication_body(h: Hrefs, app: Application) -> dict[str, Any]:
     """Return the communication dashboard, with the random-named PUT guard property and etag.
 
     Its links are the user's capabilities right now: in the trace profile only the five the
-    reference's trace shows until makeMeAvailable adds conversationLogs, missedItems and
-    startPhoneAudio; an account without conversation history never gets conversationLogs.
+    reference's trace shows until makeMeAvailable adds `CAPABILITY_LINKS` (conversationLogs,
+    missedItems, startPhoneAudio, the audio/video and media links); an account without
+    conversation history never gets conversationLogs.
     """
     history = h.config.conversation_history != "absent"
     body: dict[str, Any] = {

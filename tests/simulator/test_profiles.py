@@ -15,7 +15,9 @@ MakeSim = Callable[..., Awaitable[Simulator]]
 
 TRACE_AT_CREATION = {"self", "conversations", "startMessaging", "startOnlineMeeting",
                      "joinOnlineMeeting"}  # fmt: skip
-CAPABILITIES = {"conversationLogs", "missedItems", "startPhoneAudio"}
+CAPABILITIES = {"conversationLogs", "missedItems", "startPhoneAudio", "startAudio", "startAudioVideo",
+                "startVideo", "mediaPolicies", "mediaRelayAccessToken", "replayMessage"}  # fmt: skip
+"""What makeMeAvailable adds: communication_ref.md's sample, less delegation and emergency calls."""
 
 
 def hrefs(node: Any) -> list[str]:
