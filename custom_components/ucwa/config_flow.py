@@ -111,21 +111,32 @@ class UcwaConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self._async_sign_in(user_input)
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the account and sign in with it."""
+        """Ask for the account and sign in with it.
+
+        An account already configured is refused before its password is sent anywhere. Another
+        flow for the same address does not block this one (`raise_on_progress=False`): it is
+        usually a form left open after an error in a closed tab, and Home Assistant closes it
+        once this one creates the entry.
+
+        After an error the form shows what was typed, password included, as Home Assistant's own
+        user steps do: this person typed it in this browser a moment ago.
+        """
         errors: dict[str, str] = {}
         if user_input is not None:
             user_input = _clean(user_input)
-            await self.async_set_unique_id(user_input[CONF_SIGN_IN_ADDRESS].lower())
+            await self.async_set_unique_id(
+                user_input[CONF_SIGN_IN_ADDRESS].lower(), raise_on_progress=False
+            )
             self._abort_if_unique_id_configured()
             if not (errors := await self._async_validate(user_input)):
+                # Another window may have added it while this one was signing in.
+                self._abort_if_unique_id_configured()
                 return self.async_create_entry(
                     title=user_input[CONF_SIGN_IN_ADDRESS], data=user_input
                 )
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                ACCOUNT_SCHEMA, _without_password(user_input)
-            ),
+            data_schema=self.add_suggested_values_to_schema(ACCOUNT_SCHEMA, user_input or {}),
             errors=errors,
         )
 
@@ -155,12 +166,21 @@ class UcwaConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the connection settings of the same account."""
+        """Change the connection settings of the same account.
+
+        The form never shows the stored password; after an error it shows what was typed,
+        including a new password if one was. Another reconfigure form of the account left open
+        does not block this one.
+        """
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
+        typed: dict[str, Any] | None = None
         if user_input is not None:
-            user_input = {CONF_PASSWORD: entry.data[CONF_PASSWORD], **_clean(user_input)}
-            await self.async_set_unique_id(user_input[CONF_SIGN_IN_ADDRESS].lower())
+            typed = _clean(user_input)
+            user_input = {CONF_PASSWORD: entry.data[CONF_PASSWORD], **typed}
+            await self.async_set_unique_id(
+                user_input[CONF_SIGN_IN_ADDRESS].lower(), raise_on_progress=False
+            )
             self._abort_if_unique_id_mismatch()
             if not (errors := await self._async_validate(user_input)):
                 # Keep the application's endpoint id, which the form does not show.
@@ -182,15 +202,16 @@ class UcwaConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                RECONFIGURE_SCHEMA, _without_password(user_input or {**entry.data, **entry.options})
+                RECONFIGURE_SCHEMA,
+                typed if typed is not None else _without_password({**entry.data, **entry.options}),
             ),
             errors=errors,
         )
 
 
-def _without_password(data: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Suggested values for a form: never send a password back to the browser."""
-    return {key: value for key, value in (data or {}).items() if key != CONF_PASSWORD}
+def _without_password(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Suggested values from stored settings: the stored password never goes to the browser."""
+    return {key: value for key, value in data.items() if key != CONF_PASSWORD}
 
 
 class UcwaOptionsFlow(OptionsFlow):
