@@ -16,6 +16,7 @@ from homeassistant.helpers.event import async_call_later
 
 from .api import PhoneAudioInvitationEvent
 from .const import CALL_BACK_NO_NEWS, CALL_BACK_OUTCOME_SHOWN
+from .errors import ucwa_codes
 
 CALL_BACK_IDLE: Final = "idle"
 CALL_BACK_CONNECTING: Final = "connecting"
@@ -96,7 +97,7 @@ class CallBackTracker:
         if event.type == "completed":
             state = CALL_BACK_CONNECTED if event.status == "Success" else CALL_BACK_FAILED
             if state == CALL_BACK_FAILED and (why := event.reason) is not None:
-                reason = why.message or f"{why.code}/{why.subcode}"
+                reason = why.message or ucwa_codes(why.code, why.subcode)
         else:
             state = _INVITATION_STATES.get(event.state or "", current.state)
         self._async_set(replace(current, state=state, reason=reason))

@@ -49,6 +49,7 @@ from .const import (
     SAFETY_POLL_INTERVAL,
     SESSION_DOWN_ISSUE_AFTER,
 )
+from .errors import api_error_text
 
 type UcwaConfigEntry = ConfigEntry[UcwaCoordinator]
 type NewLogsListener = Callable[[tuple[ConversationLog, ...]], None]
@@ -96,7 +97,7 @@ def is_capability_missing(err: UcwaError) -> bool:
 def capability_reason(err: UcwaError) -> str:
     """Say in a few words why a capability is missing (the link rel, or UCWA's code/subcode)."""
     if isinstance(err, UcwaApiError):
-        return f"HTTP {err.status} {err.code or 'None'}/{err.subcode or 'None'}"
+        return api_error_text(err)
     return str(err)
 
 
@@ -443,9 +444,5 @@ def history_issue_id(entry_id: str) -> str:
 
 
 def api_error_placeholders(err: UcwaApiError) -> dict[str, str]:
-    """Name the HTTP status, UCWA code and subcode in a translated message."""
-    return {
-        "status": str(err.status),
-        "code": err.code or "None",
-        "subcode": err.subcode or "None",
-    }
+    """Name the HTTP status, UCWA code and subcode in a translated message (`{error}`)."""
+    return {"error": api_error_text(err)}

@@ -77,19 +77,28 @@ async def test_poll_failure_then_recovery(
     assert "Fetching ucwa data recovered" in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("status", "subcode", "named"),
+    [(500, "Unknown", "HTTP 500 ServiceFailure/Unknown"), (503, None, "HTTP 503 ServiceFailure")],
+)
 async def test_poll_server_error(
-    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+    hass: HomeAssistant,
+    *,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    status: int,
+    subcode: str | None,
+    named: str,
 ) -> None:
-    """A UCWA error during the re-sync names status, code and subcode."""
+    """A UCWA error during the re-sync names status, code and subcode, leaving out what is absent."""
     coordinator: UcwaCoordinator = setup_integration.runtime_data
     simulator.fail_next(
-        "GET", "conversationLogs", status=500, code="ServiceFailure", subcode="Unknown"
+        "GET", "conversationLogs", status=status, code="ServiceFailure", subcode=subcode
     )
     await coordinator.async_refresh()
     assert not coordinator.last_update_success
     assert str(coordinator.last_exception) == (
-        "The Skype for Business server answered with an error: HTTP 500, code ServiceFailure, "
-        "subcode Unknown"
+        f"The Skype for Business server answered with an error: {named}"
     )
 
 
@@ -187,7 +196,7 @@ async def test_application_refused_mid_session_raises_the_repair_issue_at_once(
     )
     assert issue is not None
     assert issue.translation_placeholders is not None
-    assert issue.translation_placeholders["subcode"] == "TooManyApplications"
+    assert issue.translation_placeholders["error"] == "HTTP 410 Gone/TooManyApplications"
     state = hass.states.get(MISSED)
     assert state is not None
     assert state.state == STATE_UNAVAILABLE

@@ -151,9 +151,7 @@ async def test_application_refused_raises_repair_issue(
     assert issue.translation_key == "application_refused"
     assert issue.severity is ir.IssueSeverity.ERROR
     assert issue.translation_placeholders == {
-        "status": "410",
-        "code": "Gone",
-        "subcode": subcode,
+        "error": f"HTTP 410 Gone/{subcode}",
         "entry_title": "alice@contoso.com",
     }
 

@@ -138,7 +138,7 @@ async def test_action_error_is_spoken(
     assert response.response_type is intent.IntentResponseType.ERROR
     assert response.error_code is intent.IntentResponseErrorCode.FAILED_TO_HANDLE
     assert speech(response).startswith(
-        "The Skype for Business server refused the call-back: HTTP 403, code Forbidden"
+        "The Skype for Business server refused the call-back: HTTP 403 Forbidden"
     )
     [request] = callbacks_sent(simulator)
     assert f"/conversationLogs/{log_of(simulator, 'Bob Kelly')}/" in request.path

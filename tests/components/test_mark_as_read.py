@@ -113,19 +113,32 @@ async def test_mark_without_link(
     assert marks_sent(simulator) == []
 
 
+@pytest.mark.parametrize(
+    ("status", "code", "subcode", "named"),
+    [
+        (409, "Conflict", "AlreadyExists", "HTTP 409 Conflict/AlreadyExists"),
+        (503, "ServiceFailure", None, "HTTP 503 ServiceFailure"),
+    ],
+)
 async def test_mark_refused_by_the_server(
-    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+    hass: HomeAssistant,
+    *,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    status: int,
+    code: str,
+    subcode: str | None,
+    named: str,
 ) -> None:
-    """A documented markAsRead error is a translated HomeAssistantError naming it."""
-    simulator.fail_next("POST", "markAsRead", status=409, code="Conflict", subcode="AlreadyExists")
+    """A markAsRead error is a translated HomeAssistantError naming what the server sent."""
+    simulator.fail_next("POST", "markAsRead", status=status, code=code, subcode=subcode)
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
             DOMAIN, "mark_as_read", {"conversation_log": "last_missed"}, blocking=True
         )
     assert err.value.translation_key == "mark_as_read_failed"
     assert str(err.value) == (
-        "The Skype for Business server refused to mark the conversation as read: HTTP 409, "
-        "code Conflict, subcode AlreadyExists"
+        f"The Skype for Business server refused to mark the conversation as read: {named}"
     )
 
 
@@ -216,8 +229,8 @@ async def test_get_conversation_logs_requires_response(
         (
             UcwaApiError(500, "ServiceFailure", "ExchangeTimeout"),
             (
-                "The Skype for Business server answered with an error: HTTP 500, code "
-                "ServiceFailure, subcode ExchangeTimeout"
+                "The Skype for Business server answered with an error: "
+                "HTTP 500 ServiceFailure/ExchangeTimeout"
             ),
         ),
     ],

@@ -411,13 +411,12 @@ async def test_server_errors(
 ) -> None:
     """Each documented error is a translated HomeAssistantError naming code and subcode.
 
-    The client repeats a 500 CallbackChannelError once after re-parking its event channel,
-    so that one needs two failures in a row.
+    A subcode the server did not send is left out. The client repeats a 500
+    CallbackChannelError once after re-parking its event channel, so that one needs two
+    failures in a row.
     """
-    expected = (
-        f"The Skype for Business server refused the call-back: HTTP {status}, code {code}, "
-        f"subcode {subcode or 'None'}"
-    )
+    named = f"HTTP {status} {code}/{subcode}" if subcode else f"HTTP {status} {code}"
+    expected = f"The Skype for Business server refused the call-back: {named}"
     simulator.fail_next(
         "POST", "continuePhoneAudio", status=status, code=code, subcode=subcode, count=posts
     )
@@ -501,9 +500,20 @@ async def test_dropped_connection(
             UcwaApiError(409, "Conflict", "AlreadyExists"),
             "continue_phone_audio_failed",
             (
-                "The Skype for Business server refused the call-back: HTTP 409, code Conflict, "
-                "subcode AlreadyExists"
+                "The Skype for Business server refused the call-back: "
+                "HTTP 409 Conflict/AlreadyExists"
             ),
+        ),
+        # What the server did not send is left out, never shown as "None".
+        (
+            UcwaApiError(503, "ServiceFailure"),
+            "continue_phone_audio_failed",
+            "The Skype for Business server refused the call-back: HTTP 503 ServiceFailure",
+        ),
+        (
+            UcwaApiError(502, None),
+            "continue_phone_audio_failed",
+            "The Skype for Business server refused the call-back: HTTP 502",
         ),
     ],
 )
@@ -540,25 +550,35 @@ async def test_refused_credentials_start_reauth(
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
 
 
-async def test_refused_application_raises_issue(
-    hass: HomeAssistant, setup_integration: MockConfigEntry, issue_registry: ir.IssueRegistry
-) -> None:
-    """A 410 TooManyApplications during the action raises the repair issue too."""
-    with (
-        patch(
-            CLIENT_CALL,
-            side_effect=UcwaApplicationError(410, "Gone", "TooManyApplications"),
+@pytest.mark.parametrize(
+    ("refusal", "named"),
+    [
+        (
+            UcwaApplicationError(410, "Gone", "TooManyApplications"),
+            "HTTP 410 Gone/TooManyApplications",
         ),
+        (UcwaApplicationError(403, "Forbidden"), "HTTP 403 Forbidden"),
+    ],
+)
+async def test_refused_application_raises_issue(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+    refusal: UcwaApplicationError,
+    named: str,
+) -> None:
+    """A refused application during the action raises the repair issue too, naming what came."""
+    with (
+        patch(CLIENT_CALL, side_effect=refusal),
         pytest.raises(HomeAssistantError) as err,
     ):
         await call(hass)
-    assert str(err.value) == (
-        "The Skype for Business server refused the call-back: HTTP 410, code Gone, "
-        "subcode TooManyApplications"
-    )
-    assert issue_registry.async_get_issue(
+    assert str(err.value) == f"The Skype for Business server refused the call-back: {named}"
+    issue = issue_registry.async_get_issue(
         DOMAIN, f"application_refused_{setup_integration.entry_id}"
     )
+    assert issue is not None
+    assert issue.translation_placeholders == {"error": named, "entry_title": "alice@contoso.com"}
 
 
 async def test_log_id_survives_new_application_and_restart(
