@@ -49,6 +49,9 @@ class CallBackStatus:
 
     state: str = CALL_BACK_IDLE
     conversation_log_id: str | None = None
+    display_name: str | None = None
+    """Who the server connects you to: the other party of that conversation."""
+    sip_uri: str | None = None
     phone_number: str | None = None
     operation_id: str | None = None
     reason: str | None = None
@@ -71,10 +74,25 @@ class CallBackTracker:
         self._cancel_reset: Callable[[], None] | None = None
 
     @callback
-    def async_started(self, conversation_log_id: str, phone_number: str, operation_id: str) -> None:
+    def async_started(
+        self,
+        conversation_log_id: str,
+        phone_number: str,
+        operation_id: str,
+        *,
+        display_name: str | None = None,
+        sip_uri: str | None = None,
+    ) -> None:
         """Show `connecting` for a call-back whose request is about to be sent."""
         self._async_set(
-            CallBackStatus(CALL_BACK_CONNECTING, conversation_log_id, phone_number, operation_id)
+            CallBackStatus(
+                CALL_BACK_CONNECTING,
+                conversation_log_id,
+                display_name=display_name,
+                sip_uri=sip_uri,
+                phone_number=phone_number,
+                operation_id=operation_id,
+            )
         )
 
     @callback

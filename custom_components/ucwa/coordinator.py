@@ -360,10 +360,22 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
 
     @callback
     def async_call_back_started(
-        self, conversation_log_id: str, phone_number: str, operation_id: str
+        self,
+        conversation_log_id: str,
+        phone_number: str,
+        operation_id: str,
+        *,
+        display_name: str | None = None,
+        sip_uri: str | None = None,
     ) -> None:
         """Show `connecting` at once, before the server answers: a press must show something."""
-        self.call_back_tracker.async_started(conversation_log_id, phone_number, operation_id)
+        self.call_back_tracker.async_started(
+            conversation_log_id,
+            phone_number,
+            operation_id,
+            display_name=display_name,
+            sip_uri=sip_uri,
+        )
 
     @callback
     def async_call_back_failed(self, operation_id: str, reason: str) -> None:

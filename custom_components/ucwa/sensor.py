@@ -15,8 +15,10 @@ from homeassistant.components.sensor import (
 from .callback_status import CALL_BACK_STATES
 from .const import (
     ATTR_CONVERSATION_LOG_ID,
+    ATTR_DISPLAY_NAME,
     ATTR_OPERATION_ID,
     ATTR_PHONE_NUMBER,
+    ATTR_SIP_URI,
     RECENT_CONVERSATIONS,
 )
 from .entity import UcwaEntity, conversation_log_attributes, recent_conversation
@@ -149,10 +151,15 @@ class UcwaCallBackSensor(UcwaEntity, SensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Name the conversation, the number rung and the operation id; the reason after a failure."""
+        """Name the conversation and who it connects you to, the number rung and the operation id.
+
+        The reason comes after a failure.
+        """
         status = self.coordinator.call_back
         attributes = {
             ATTR_CONVERSATION_LOG_ID: status.conversation_log_id,
+            ATTR_DISPLAY_NAME: status.display_name,
+            ATTR_SIP_URI: status.sip_uri,
             ATTR_PHONE_NUMBER: status.phone_number,
             ATTR_OPERATION_ID: status.operation_id,
             ATTR_REASON: status.reason,

@@ -38,11 +38,13 @@ from .const import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_CONVERSATION_LOG,
     ATTR_CONVERSATION_LOGS,
+    ATTR_DISPLAY_NAME,
     ATTR_INVITATION,
     ATTR_LIMIT,
     ATTR_MISSED_ONLY,
     ATTR_OPERATION_ID,
     ATTR_PHONE_NUMBER,
+    ATTR_SIP_URI,
     CONVERSATION_LOG_LAST,
     CONVERSATION_LOG_LAST_MISSED,
     DOMAIN,
@@ -216,7 +218,8 @@ async def async_call_back(
 
     The one code path of the action and the buttons: input is checked before anything is sent,
     the call-back sensor shows `connecting` before the request goes out, and a failure shows
-    `failed` there as well as being raised.
+    `failed` there as well as being raised. The sensor and the response name who the server
+    connects you to (the log's other party, as the last-conversation sensors show it).
     """
     number = _phone_number(entry, phone_number)
     operation = _operation_id(operation_id)
@@ -226,7 +229,11 @@ async def async_call_back(
         raise _validation_error("conversation_log_not_continuable", conversation_log=log.log_id)
     coordinator = entry.runtime_data
     shown_number = normalize_phone_number(number).removeprefix("tel:")
-    coordinator.async_call_back_started(log.log_id, shown_number, operation)
+    described = conversation_log_attributes(log)
+    party: dict[str, Any] = {
+        key: described[key] for key in (ATTR_DISPLAY_NAME, ATTR_SIP_URI) if key in described
+    }
+    coordinator.async_call_back_started(log.log_id, shown_number, operation, **party)
     try:
         result: PhoneAudioCall = await coordinator.client.continue_phone_audio(
             log, phone_number=number, operation_id=operation
@@ -240,6 +247,7 @@ async def async_call_back(
         ATTR_OPERATION_ID: result.operation_id,
         ATTR_CONVERSATION_LOG: result.conversation_log_id,
         ATTR_PHONE_NUMBER: result.phone_number,
+        **party,
     }
 
 

@@ -15,6 +15,7 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped,unused-ignore]
     MockConfigEntry,
@@ -124,10 +125,17 @@ async def test_press_calls_back_and_status_follows(
     assert final.attributes == {
         **final.attributes,
         "conversation_log_id": target.log_id,
+        "display_name": target.recipients[0].display_name,
+        "sip_uri": target.recipients[0].sip_uri,
         "phone_number": "+14255551234",
         "operation_id": body["operationId"],
     }
     assert "reason" not in final.attributes
+    translations = await async_get_translations(hass, "en", "entity", {DOMAIN})
+    named = f"component.{DOMAIN}.entity.sensor.call_back.state_attributes"
+    for attribute in set(final.attributes) - {"device_class", "options", "friendly_name", "icon"}:
+        assert translations.get(f"{named}.{attribute}.name"), attribute
+    assert translations[f"{named}.display_name.name"] == "Other party"
 
 
 @pytest.mark.parametrize(

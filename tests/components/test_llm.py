@@ -112,6 +112,8 @@ async def test_tool_calls_the_action(
             "operation_id": result["call_back"]["operation_id"],
             "conversation_log": log_id,
             "phone_number": "tel:+14255551234",
+            "display_name": "Bob Kelly",
+            "sip_uri": "sip:bob@contoso.com",
         },
     }
 

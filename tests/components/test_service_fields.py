@@ -32,6 +32,6 @@ async def test_conversation_log_offers_last_and_last_missed(
     assert translations[f"{key}.last_missed"] == "Last missed conversation"
 
     # What the UI sends passes the selector: a word from the list, or an id typed in.
-    chooser = selector.selector(field["selector"])
+    chooser = selector.SelectSelector(config)
     assert chooser("last_missed") == "last_missed"
     assert chooser("534e445ee854436a8abe02c24985f78a") == "534e445ee854436a8abe02c24985f78a"

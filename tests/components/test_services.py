@@ -75,8 +75,18 @@ async def test_defaults(
         "phoneNumber": "tel:+14255551234",
     }
     assert request.status == 201
-    assert set(response) == {"invitation", "operation_id", "conversation_log", "phone_number"}
+    assert set(response) == {
+        "invitation",
+        "operation_id",
+        "conversation_log",
+        "phone_number",
+        "display_name",
+        "sip_uri",
+    }
     assert response["conversation_log"] == log_id
+    # Who the server connects you to: the other party of that conversation.
+    assert response["display_name"] == "Bob Kelly"
+    assert response["sip_uri"] == "sip:bob@contoso.com"
     assert response["phone_number"] == "tel:+14255551234"
     assert response["invitation"].startswith(simulator.base_url)
     assert "/communication/invitations/" in response["invitation"]
@@ -106,6 +116,8 @@ async def test_all_fields(
         "operation_id": "doorbell-callback_1",
         "conversation_log": target.log_id,
         "phone_number": "tel:+14255550100",
+        "display_name": "Carol Ruiz",
+        "sip_uri": "sip:carol@contoso.com",
     }
     # What the simulator rang is what was asked.
     [callback_state] = simulator.state()["callbacks"]
