@@ -262,14 +262,31 @@ async def _async_continue_phone_audio(call: ServiceCall) -> ServiceResponse:
     return response if call.return_response else None
 
 
-async def _async_mark_as_read(call: ServiceCall) -> None:
-    """Mark one conversation read in Exchange, or every missed one the account holds.
+def unread_missed_logs(data: UcwaData) -> tuple[ConversationLog, ...]:
+    """Return the missed logs that are unread: the N newest, N being the server's unread counter.
 
-    UCWA does not say whether a conversation log is read (only the missedItems counters do), so
-    "all unread missed conversations" is every missed log among the newest ones: marking a read
-    one again changes nothing, and the unread counter reaches 0 whichever ones were unread. When
-    the counter already says 0, nothing is sent. The counter follows by the server's missedItems
-    event.
+    UCWA gives no per-log read flag (conversationLog_ref.md lists none; markAsRead_ref.md only
+    acts): only missedItems counts the unread missed conversations. A missed conversation
+    arrives unread, and a client marks read what the user has seen, so the unread ones are the
+    newest N. That rule fails only when a newer one was read elsewhere while an older one was
+    not; the counter then stays above 0, and that log can be named by its id. Without the
+    counter (the server withholds missedItems, or leaves the property out) every missed log is
+    taken: marking a read one again changes nothing.
+    """
+    missed = data.missed_conversation_logs
+    if (
+        data.missed_items is None
+        or (unread := data.missed_items.unread_missed_conversations_count) is None
+    ):
+        return missed
+    return missed[: max(unread, 0)]
+
+
+async def _async_mark_as_read(call: ServiceCall) -> None:
+    """Mark one conversation read in Exchange, or the unread missed ones (`unread_missed_logs`).
+
+    When the unread counter says 0, nothing is sent. The counter follows by the server's
+    missedItems event.
     """
     entry = _async_get_entry(call.hass, call)
     data = entry.runtime_data.data
@@ -279,11 +296,9 @@ async def _async_mark_as_read(call: ServiceCall) -> None:
             raise _validation_error(
                 "conversation_log_not_markable", conversation_log=logs[0].log_id
             )
-    elif data.missed_items and data.missed_items.unread_missed_conversations_count == 0:
-        return
     else:
         _history(data)
-        logs = tuple(log for log in data.missed_conversation_logs if log.mark_as_read_href)
+        logs = tuple(log for log in unread_missed_logs(data) if log.mark_as_read_href)
     for log in logs:
         try:
             await entry.runtime_data.client.mark_as_read(log)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -11,13 +12,21 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator  # type: ignore[import-untyped,unused-ignore]
 
-from custom_components.ucwa.api import UcwaApiError, UcwaConnectionError
+from custom_components.ucwa.api import (
+    ConversationLog,
+    MissedItems,
+    UcwaApiError,
+    UcwaConnectionError,
+)
 from custom_components.ucwa.const import DOMAIN
+from custom_components.ucwa.coordinator import UcwaData
+from custom_components.ucwa.services import unread_missed_logs
 from simulator import Simulator
 
-from .conftest import wait_for_state, ws_call
+from .conftest import POOL, reference_sample, wait_for_state, ws_call
 
 UNREAD = "sensor.alice_contoso_com_unread_missed_conversations"
+LAST_MISSED = "sensor.alice_contoso_com_last_missed_conversation"
 
 
 def marks_sent(sim: Simulator) -> list[str]:
@@ -50,17 +59,59 @@ async def test_mark_one_as_read(
 async def test_mark_all_missed_as_read(
     hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
 ) -> None:
-    """Without a log: every missed log is marked, newest first; the counter reaches 0.
+    """Without a log: only the unread missed logs are marked, the N newest for a counter of N.
 
-    UCWA does not say which logs are unread, so the already-read missed call is marked too; a
-    second call sends nothing because the counter says 0.
+    The demo mailbox has three missed conversations, the oldest one already read; a new missed
+    call makes three unread of four. Exactly those three are posted, newest first, and the
+    counter reaches 0; a second call sends nothing.
     """
+    new = simulator.add_conversation_log(
+        direction="Incoming",
+        status="Missed",
+        type="AudioLog",
+        recipients=[{"display_name": "Zoe Ortiz", "sip_uri": "sip:zoe@contoso.com"}],
+    )
+    await wait_for_state(hass, UNREAD, lambda s: s.state == "3")
+    await wait_for_state(
+        hass, LAST_MISSED, lambda s: s.attributes.get("conversation_log_id") == new.log_id
+    )
+    unread = [log.log_id for log in simulator.logs if log.status == "Missed" and log.unread]
+    assert len(missed_ids(simulator)) == 4
+    assert missed_ids(simulator)[0] == new.log_id
+
     await hass.services.async_call(DOMAIN, "mark_as_read", {}, blocking=True)
-    assert marks_sent(simulator) == missed_ids(simulator)
-    assert len(marks_sent(simulator)) == 3
+
+    assert marks_sent(simulator) == missed_ids(simulator)[:3]
+    assert sorted(marks_sent(simulator)) == sorted(unread)
     await wait_for_state(hass, UNREAD, lambda s: s.state == "0")
     await hass.services.async_call(DOMAIN, "mark_as_read", {}, blocking=True)
     assert len(marks_sent(simulator)) == 3
+
+
+def _missed(log_id: str) -> ConversationLog:
+    log = ConversationLog.from_json(
+        reference_sample("conversationLog_ref__get-json-response"), POOL
+    )
+    return replace(log, log_id=log_id, status="Missed")
+
+
+@pytest.mark.parametrize(
+    ("unread", "expected"),
+    [(2, ["new", "older"]), (0, []), (None, ["new", "older", "oldest"]), (-1, [])],
+)
+def test_unread_missed_logs_follow_the_counter(unread: int | None, expected: list[str]) -> None:
+    """The N newest missed logs for a counter of N; all of them when the server gives none."""
+    logs = tuple(_missed(log_id) for log_id in ("new", "older", "oldest"))
+    counters = replace(
+        MissedItems.from_json(reference_sample("missedItems_ref__get-json-response")),
+        unread_missed_conversations_count=unread,
+    )
+    assert [log.log_id for log in unread_missed_logs(UcwaData(counters, logs))] == expected
+    assert [log.log_id for log in unread_missed_logs(UcwaData(None, logs))] == [
+        "new",
+        "older",
+        "oldest",
+    ]
 
 
 @pytest.mark.parametrize(
