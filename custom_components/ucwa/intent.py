@@ -7,6 +7,9 @@ who is being called, or why not. The LLM tool of `llm.py` runs the same logic.
 Choosing the account: the only loaded one; with several loaded, the one whose title or sign-in
 address contains the optional `account` slot; with several loaded and no `account`, the intent
 asks for it instead of guessing.
+
+While the account's server cannot be reached (Home Assistant retrying its setup, the session
+down, or the request failing to connect) the answer says so, in words for speech.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, cast
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, intent
@@ -48,6 +52,7 @@ NAME_DESCRIPTION: Final = (
 ACCOUNT_DESCRIPTION: Final = (
     "Part of the Skype for Business account's sign-in address; only needed with several accounts"
 )
+UNREACHABLE: Final = "The Skype for Business server cannot be reached right now; try again later"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +87,21 @@ def _failure(code: intent.IntentResponseErrorCode, speech: str, **kwargs: Any) -
     return CallBackResult(success=False, speech=speech, error_code=code, **kwargs)
 
 
+def _unreachable(**kwargs: Any) -> CallBackResult:
+    return _failure(intent.IntentResponseErrorCode.FAILED_TO_HANDLE, UNREACHABLE, **kwargs)
+
+
 def _select_entry(hass: HomeAssistant, account: str | None) -> UcwaConfigEntry | CallBackResult:
-    """Return the account to use, or the answer saying why there is none."""
-    loaded = hass.config_entries.async_loaded_entries(DOMAIN)
+    """Return the account to use, or the answer saying why there is none.
+
+    An account Home Assistant keeps retrying to set up is the user's account all the same: its
+    server is what is missing, and the answer says so.
+    """
+    loaded = [
+        entry
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY)
+    ]
     if not loaded:
         return _failure(
             intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
@@ -108,6 +125,8 @@ def _select_entry(hass: HomeAssistant, account: str | None) -> UcwaConfigEntry |
             intent.IntentResponseErrorCode.NO_VALID_TARGETS,
             f"You have more than one Skype for Business account; say which one: {titles}",
         )
+    if loaded[0].state is not ConfigEntryState.LOADED:
+        return _unreachable(account=loaded[0].title)
     return cast("UcwaConfigEntry", loaded[0])
 
 
@@ -162,6 +181,9 @@ async def async_call_back(
     if isinstance(selected, CallBackResult):
         return selected
     entry = selected
+    if not entry.runtime_data.last_update_success:
+        # The session is down (the entities and buttons are unavailable): nothing to send to.
+        return _unreachable(account=entry.title)
     service_data: dict[str, Any] = {ATTR_CONFIG_ENTRY_ID: entry.entry_id}
     if phone_number:
         service_data[ATTR_PHONE_NUMBER] = phone_number
@@ -193,9 +215,10 @@ async def async_call_back(
             return_response=True,
         )
     except HomeAssistantError as err:
+        # A socket error's details are for the log, not for speech.
         return _failure(
             intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
-            str(err),
+            UNREACHABLE if err.translation_key == "cannot_connect" else str(err),
             display_name=party,
             conversation_log=service_data.get(ATTR_CONVERSATION_LOG),
             account=entry.title,

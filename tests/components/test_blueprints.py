@@ -166,6 +166,38 @@ async def test_voice_account_not_loaded(
     assert callbacks_sent(simulator) == []
 
 
+async def test_voice_server_unreachable(
+    hass: HomeAssistant, voice: MockConfigEntry, simulator: Simulator
+) -> None:
+    """The account is loaded but its session is down: says the server cannot be reached."""
+    await simulator.wait_for_parked_pget()
+    simulator.fail_next("POST", r"/applications$", status=503, code="ServiceFailure", count=50)
+    simulator.drop_application(kind="not_found")
+    await wait_for_state(
+        hass, "sensor.alice_contoso_com_call_back", lambda s: s.state == STATE_UNAVAILABLE
+    )
+
+    assert await converse(hass, "call me back") == (
+        "The Skype for Business server cannot be reached right now."
+    )
+    assert await converse(hass, "ruf mich zurück", language="de") == (
+        "Der Skype-for-Business-Server ist gerade nicht erreichbar."
+    )
+    assert callbacks_sent(simulator) == []
+    simulator.clear_faults()
+
+
+@pytest.mark.parametrize("simulator_options", [{"conversation_history": "absent"}])
+async def test_voice_without_history(
+    hass: HomeAssistant, voice: MockConfigEntry, simulator: Simulator
+) -> None:
+    """The account works but the server gives it no conversation history: says that."""
+    assert await converse(hass, "call me back") == (
+        "Skype for Business gives this account no conversation history."
+    )
+    assert callbacks_sent(simulator) == []
+
+
 # Notify on a missed conversation -----------------------------------------------------------------
 
 

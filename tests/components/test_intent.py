@@ -13,8 +13,15 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 
 from custom_components.ucwa.const import DOMAIN
-from custom_components.ucwa.intent import INTENT_CALL_BACK, find_conversation_log
+from custom_components.ucwa.intent import (
+    INTENT_CALL_BACK,
+    UNREACHABLE,
+    async_call_back,
+    find_conversation_log,
+)
 from simulator import Simulator
+
+from .conftest import wait_for_state
 
 
 def callbacks_sent(sim: Simulator) -> list[Any]:
@@ -237,3 +244,59 @@ async def test_without_conversation_history(
     assert response.error_code is intent.IntentResponseErrorCode.FAILED_TO_HANDLE
     assert speech(response) == "The server does not offer conversationLogs for this account"
     assert callbacks_sent(simulator) == []
+
+
+async def test_server_down(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """The server stops answering while the account is loaded: says so, not a socket error."""
+    await simulator.stop()
+
+    response = await handle(hass, name="bob")
+
+    assert setup_integration.state is ConfigEntryState.LOADED
+    assert response.error_code is intent.IntentResponseErrorCode.FAILED_TO_HANDLE
+    assert speech(response) == UNREACHABLE
+    # The LLM tool runs the same logic and gets the same words.
+    result = await async_call_back(hass, name="bob")
+    assert result.as_dict() == {
+        "success": False,
+        "speech": UNREACHABLE,
+        "error_code": "failed_to_handle",
+        "display_name": "Bob Kelly",
+        "conversation_log": log_of(simulator, "Bob Kelly"),
+        "account": "alice@contoso.com",
+    }
+
+
+async def test_session_lost(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """While the session is down (entities unavailable), nothing is sent and it says why."""
+    await simulator.wait_for_parked_pget()
+    simulator.fail_next("POST", r"/applications$", status=503, code="ServiceFailure", count=50)
+    simulator.drop_application(kind="not_found")
+    await wait_for_state(
+        hass, "sensor.alice_contoso_com_missed_conversations", lambda s: s.state == "unavailable"
+    )
+
+    response = await handle(hass)
+
+    assert speech(response) == UNREACHABLE
+    assert callbacks_sent(simulator) == []
+    simulator.clear_faults()
+
+
+async def test_server_down_since_start(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """An account Home Assistant keeps retrying is there, its server is not: says that."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    await simulator.stop()
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+
+    response = await handle(hass, name="bob")
+
+    assert speech(response) == UNREACHABLE
