@@ -18,6 +18,7 @@ from .coordinator import (
     history_issue_id,
     session_down_issue_id,
 )
+from .errors import async_setup_error_logging
 from .intent import async_setup_intents
 from .services import async_setup_services
 
@@ -32,6 +33,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions, once, whether or not an entry is loaded."""
+    async_setup_error_logging()
     async_setup_services(hass)
     await async_setup_intents(hass)
     return True

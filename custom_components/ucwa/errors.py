@@ -1,8 +1,15 @@
-"""How a UCWA error reads where a person sees it: messages, repair issues, the call-back status."""
+"""How a UCWA error reads where a person sees it, and how an expected failure is logged.
+
+Messages, repair issues and the call-back status name the server's answer the same way; an
+expected failure of an action is logged once, as a warning, without a traceback.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from typing import TYPE_CHECKING, Final
+
+from homeassistant.exceptions import HomeAssistantError
 
 if TYPE_CHECKING:
     from .api import UcwaApiError
@@ -21,3 +28,41 @@ def api_error_text(err: UcwaApiError) -> str:
     """
     codes = ucwa_codes(err.code, err.subcode)
     return f"HTTP {err.status} {codes}" if codes else f"HTTP {err.status}"
+
+
+class UcwaActionError(HomeAssistantError):
+    """An action's translated error for a failure the integration expects, already logged once.
+
+    A server refusing a documented request, or not answering, is no bug: the action logs one
+    warning line (saying what failed and why) and raises this, so the person sees the same words.
+    """
+
+
+class _AlreadyLogged(logging.Filter):
+    """Keep Home Assistant's websocket API from logging an UcwaActionError a second time.
+
+    Home Assistant 2025.4 logs every HomeAssistantError of a service call made from the UI as
+    "Unexpected exception" with a full traceback; later releases log it as one more error line.
+    Either repeats the warning the action logged, so those records are dropped; the debug-level
+    traceback of later releases is kept for whoever turns debug logging on.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno <= logging.DEBUG:
+            return True
+        raised = record.exc_info[1] if record.exc_info else None
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(isinstance(item, UcwaActionError) for item in (raised, *args))
+
+
+_ALREADY_LOGGED: Final = _AlreadyLogged()
+# The logger of Home Assistant's websocket connections (websocket_api/http.py), where a service
+# call from the UI that raised is reported.
+_WEBSOCKET_LOGGER: Final = "homeassistant.components.websocket_api.http.connection"
+
+
+def async_setup_error_logging() -> None:
+    """Install the filter once per process (from async_setup; repeating it changes nothing)."""
+    logger = logging.getLogger(_WEBSOCKET_LOGGER)
+    if _ALREADY_LOGGED not in logger.filters:
+        logger.addFilter(_ALREADY_LOGGED)

@@ -48,6 +48,7 @@ from .const import (
     CONVERSATION_LOG_LAST,
     CONVERSATION_LOG_LAST_MISSED,
     DOMAIN,
+    LOGGER,
     MAX_OPERATION_ID_LENGTH,
     SERVICE_CONTINUE_PHONE_AUDIO,
     SERVICE_GET_CONVERSATION_LOGS,
@@ -62,6 +63,7 @@ from .coordinator import (
     default_phone_number,
 )
 from .entity import conversation_log_attributes
+from .errors import UcwaActionError
 
 # Only types here: every value check raises a translated ServiceValidationError in the handler.
 CONTINUE_PHONE_AUDIO_SCHEMA = vol.Schema(
@@ -151,15 +153,17 @@ def _history(data: UcwaData) -> tuple[ConversationLog, ...]:
     return data.conversation_logs
 
 
-def _missing_capability_error(err: UcwaError) -> HomeAssistantError:
+def _missing_capability_error(
+    err: UcwaError, error_class: type[HomeAssistantError] = HomeAssistantError
+) -> HomeAssistantError:
     """Name what the server withholds: the missing link's rel, or Exchange's refusal."""
     if isinstance(err, UcwaLinkNotOfferedError):
-        return HomeAssistantError(
+        return error_class(
             translation_domain=DOMAIN,
             translation_key="link_not_offered",
             translation_placeholders={"rel": err.rel},
         )
-    return HomeAssistantError(
+    return error_class(
         translation_domain=DOMAIN,
         translation_key="conversation_history_unavailable",
         translation_placeholders={"error": capability_reason(err)},
@@ -182,30 +186,53 @@ def _operation_id(operation_id: str | None) -> str:
         ) from None
 
 
-def _client_error(entry: UcwaConfigEntry, err: UcwaError, failed_key: str) -> HomeAssistantError:
-    """Translate what the client raised; `failed_key` names the refused request."""
+def _client_error(
+    entry: UcwaConfigEntry, err: UcwaError, failed_key: str, what: str
+) -> HomeAssistantError:
+    """Translate what the client raised and log it once; `failed_key` names the refused request.
+
+    Every UcwaError is an answer the integration expects (a refusal the reference documents, a
+    server that does not answer): one warning line says `what` failed and why, and the error
+    raised carries the same words for the person, without a traceback in the log.
+    """
+    error = _translate_client_error(entry, err, failed_key)
+    LOGGER.warning("%s failed: %s", what, error)
+    return error
+
+
+def _translate_client_error(
+    entry: UcwaConfigEntry, err: UcwaError, failed_key: str
+) -> HomeAssistantError:
     if isinstance(err, UcwaAuthenticationError):
         entry.async_start_reauth(entry.runtime_data.hass)
-        return HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth")
+        return UcwaActionError(translation_domain=DOMAIN, translation_key="invalid_auth")
     if isinstance(err, UcwaLinkNotOfferedError):
-        return _missing_capability_error(err)
+        return _missing_capability_error(err, UcwaActionError)
     if isinstance(err, UcwaConversationLogNotFoundError):
         # Deleted on the server since the sensors last saw it.
         return _validation_error("conversation_log_not_found", conversation_log=err.log_id)
     if isinstance(err, UcwaApiError):
         if isinstance(err, UcwaApplicationError):
             entry.runtime_data.async_create_application_issue(err)
-        return HomeAssistantError(
+        return UcwaActionError(
             translation_domain=DOMAIN,
             translation_key=failed_key,
             translation_placeholders=api_error_placeholders(err),
         )
     if isinstance(err, UcwaTimeoutError):
-        return HomeAssistantError(translation_domain=DOMAIN, translation_key="timeout")
+        return UcwaActionError(translation_domain=DOMAIN, translation_key="timeout")
     key = "cannot_connect" if isinstance(err, UcwaConnectionError) else "request_failed"
-    return HomeAssistantError(
+    return UcwaActionError(
         translation_domain=DOMAIN, translation_key=key, translation_placeholders={"error": str(err)}
     )
+
+
+def _party(log: ConversationLog, described: dict[str, Any]) -> str:
+    """Name a log's other party for the log file: `Bob Kelly (sip:bob@contoso.com)`, else its id."""
+    name, sip_uri = described.get(ATTR_DISPLAY_NAME), described.get(ATTR_SIP_URI)
+    if name and sip_uri:
+        return f"{name} ({sip_uri})"
+    return name or sip_uri or log.log_id
 
 
 async def async_call_back(
@@ -239,7 +266,12 @@ async def async_call_back(
             log, phone_number=number, operation_id=operation
         )
     except UcwaError as err:
-        error = _client_error(entry, err, "continue_phone_audio_failed")
+        error = _client_error(
+            entry,
+            err,
+            "continue_phone_audio_failed",
+            f"Call-back about the conversation with {_party(log, described)}",
+        )
         coordinator.async_call_back_failed(operation, str(error))
         raise error from err
     return {
@@ -303,7 +335,10 @@ async def _async_mark_as_read(call: ServiceCall) -> None:
         try:
             await entry.runtime_data.client.mark_as_read(log)
         except UcwaError as err:
-            raise _client_error(entry, err, "mark_as_read_failed") from err
+            party = _party(log, conversation_log_attributes(log))
+            raise _client_error(
+                entry, err, "mark_as_read_failed", f"Marking the conversation with {party} read"
+            ) from err
 
 
 async def _async_get_conversation_logs(call: ServiceCall) -> ServiceResponse:
@@ -321,7 +356,7 @@ async def _async_get_conversation_logs(call: ServiceCall) -> ServiceResponse:
             limit=MAX_LIST_LIMIT if missed_only else limit
         )
     except UcwaError as err:
-        raise _client_error(entry, err, "server_error") from err
+        raise _client_error(entry, err, "server_error", "Reading the conversation logs") from err
     chosen = [log for log in logs if log.is_missed or not missed_only][:limit]
     return {
         ATTR_CONVERSATION_LOGS: [conversation_log_attributes(log, with_time=True) for log in chosen]

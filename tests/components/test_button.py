@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 import json
+import logging
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -21,6 +22,7 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     MockConfigEntry,
     async_fire_time_changed,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator  # type: ignore[import-untyped,unused-ignore]
 
 from custom_components.ucwa import button
 from custom_components.ucwa.api import (
@@ -374,3 +376,46 @@ def test_snake_case() -> None:
     assert snake_case("ApplicationSharing") == "application_sharing"
     assert snake_case("") is None
     assert snake_case(None) is None
+
+
+async def test_refused_press_in_the_ui(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A refused press, as the dashboard sends it: a translated error, one warning, no traceback.
+
+    The refusal is an answer the reference documents, not a bug: the log gets one line saying
+    who was not called and why, and the person sees the same words the action gives.
+    """
+    message = "The Skype for Business server refused the call-back: HTTP 409 Conflict/AlreadyExists"
+    simulator.fail_next(
+        "POST", "continuePhoneAudio", status=409, code="Conflict", subcode="AlreadyExists"
+    )
+    client = await hass_ws_client(hass)
+    caplog.clear()
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": BUTTON_DOMAIN,
+            "service": SERVICE_PRESS,
+            "target": {ATTR_ENTITY_ID: MISSED_BUTTON},
+        }
+    )
+    result = await client.receive_json()
+
+    assert result["success"] is False
+    assert result["error"]["code"] == "home_assistant_error"
+    assert result["error"]["translation_domain"] == DOMAIN
+    assert result["error"]["translation_key"] == "continue_phone_audio_failed"
+    assert result["error"]["message"] == message
+    assert len(callbacks_sent(simulator)) == 1
+    shown = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [(r.levelname, r.name) for r in shown] == [("WARNING", "custom_components.ucwa")]
+    assert shown[0].getMessage() == (
+        f"Call-back about the conversation with Bob Kelly (sip:bob@contoso.com) failed: {message}"
+    )
+    # No traceback at the levels a log shows by default (a debug one is fine).
+    assert all(r.exc_info is None for r in caplog.records if r.levelno >= logging.INFO)
