@@ -1,9 +1,10 @@
 """A person's first use, in a real browser: the development stack driven through Chromium.
 
-Onboarding, "Add integration" with the demo account, the device page, a press of "Call back last
-missed conversation", and the call-back status changing on the page, against the simulator that
-`scripts/develop` runs (the reference-trace profile). The simulator must receive exactly one
-continuePhoneAudio POST. Debian's Chromium is driven by Playwright (`.ci/run` installs it); without
+Onboarding, "Add integration" with the demo account (after a mistake the form keeps what was
+typed), the device page, a press of "Call back last missed conversation", and the call-back status
+changing on the page, against the simulator that `scripts/develop` runs (the reference-trace
+profile). The simulator must receive exactly one continuePhoneAudio POST; a second press it
+refuses shows the translated error and leaves one warning line in Home Assistant's log. Debian's Chromium is driven by Playwright (`.ci/run` installs it); without
 a browser the test skips and says why.
 
 Screenshots go to the test's temporary folder, or to `docs/screenshots/` with
@@ -161,6 +162,13 @@ async def add_integration(page: Page, stack: Stack, shots: Path) -> None:
         f"{stack.sim_url}/autodiscover/autodiscoverservice.svc/root"
     )
     await snap(page, shots / "config-flow.png")
+    # A mistake in the phone number: the form says so and keeps what was typed, password too.
+    phone = page.get_by_label(re.compile("^Call-back phone number"))
+    await phone.fill("425 555 1234")
+    await page.get_by_role("button", name="Submit").click()
+    await page.get_by_text("Enter the phone number as + followed by digits").wait_for()
+    assert await page.get_by_label(re.compile("^Password")).input_value() == demo.password
+    await phone.fill(demo.phone_number)
     await page.get_by_role("button", name="Submit").click()
     await page.get_by_text(f"Created configuration for {demo.sign_in_address}").wait_for()
     await page.get_by_role("button", name="Finish").click()
@@ -227,3 +235,19 @@ async def call_back_from_the_device_page(page: Page, stack: Stack, shots: Path) 
     await page.get_by_text("Missed items").wait_for()
     await page.get_by_text("changed to").first.wait_for()  # the activity card has loaded
     await snap(page, shots / "dashboard.png")
+
+    # A press the server refuses: the translated error on the page, one warning in the log.
+    refusal = {"method": "POST", "path": "continuePhoneAudio", "status": 409}
+    refusal |= {"code": "Conflict", "subcode": "AlreadyExists"}
+    async with stack.session.post(f"{stack.sim_url}/_sim/faults", json=refusal) as resp:
+        assert resp.status == 201
+    await open_device_page(page, stack)
+    await press.click()
+    message = "The Skype for Business server refused the call-back: HTTP 409 Conflict/AlreadyExists"
+    await page.get_by_text(message).first.wait_for()
+    await status.get_by_text("Failed").wait_for()
+    log = stack.ha_log.read_text(encoding="utf-8")
+    [warning] = [line for line in log.splitlines() if "Call-back about the conversation" in line]
+    assert " WARNING " in warning
+    assert message in warning
+    assert "Unexpected exception" not in log
