@@ -193,7 +193,9 @@ def _client_error(
 
     Every UcwaError is an answer the integration expects (a refusal the reference documents, a
     server that does not answer): one warning line says `what` failed and why, and the error
-    raised carries the same words for the person, without a traceback in the log.
+    raised carries the same words for the person, without a traceback in the log. `what` names
+    a conversation by its log id: names and SIP addresses stay out of logs, as out of
+    diagnostics.
     """
     error = _translate_client_error(entry, err, failed_key)
     LOGGER.warning("%s failed: %s", what, error)
@@ -225,14 +227,6 @@ def _translate_client_error(
     return UcwaActionError(
         translation_domain=DOMAIN, translation_key=key, translation_placeholders={"error": str(err)}
     )
-
-
-def _party(log: ConversationLog, described: dict[str, Any]) -> str:
-    """Name a log's other party for the log file: `Bob Kelly (sip:bob@contoso.com)`, else its id."""
-    name, sip_uri = described.get(ATTR_DISPLAY_NAME), described.get(ATTR_SIP_URI)
-    if name and sip_uri:
-        return f"{name} ({sip_uri})"
-    return name or sip_uri or log.log_id
 
 
 async def async_call_back(
@@ -270,7 +264,7 @@ async def async_call_back(
             entry,
             err,
             "continue_phone_audio_failed",
-            f"Call-back about the conversation with {_party(log, described)}",
+            f"Call-back about conversation log {log.log_id}",
         )
         coordinator.async_call_back_failed(operation, str(error))
         raise error from err
@@ -335,9 +329,8 @@ async def _async_mark_as_read(call: ServiceCall) -> None:
         try:
             await entry.runtime_data.client.mark_as_read(log)
         except UcwaError as err:
-            party = _party(log, conversation_log_attributes(log))
             raise _client_error(
-                entry, err, "mark_as_read_failed", f"Marking the conversation with {party} read"
+                entry, err, "mark_as_read_failed", f"Marking conversation log {log.log_id} read"
             ) from err
 
 

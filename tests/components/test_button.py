@@ -387,8 +387,8 @@ async def test_refused_press_in_the_ui(
 ) -> None:
     """A refused press, as the dashboard sends it: a translated error, one warning, no traceback.
 
-    The refusal is an answer the reference documents, not a bug: the log gets one line saying
-    who was not called and why, and the person sees the same words the action gives.
+    The refusal is an answer the reference documents, not a bug: the log gets one line naming
+    the conversation log (not the person) and why, and the person sees the action's words.
     """
     message = "The Skype for Business server refused the call-back: HTTP 409 Conflict/AlreadyExists"
     simulator.fail_next(
@@ -414,8 +414,9 @@ async def test_refused_press_in_the_ui(
     assert len(callbacks_sent(simulator)) == 1
     shown = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert [(r.levelname, r.name) for r in shown] == [("WARNING", "custom_components.ucwa")]
+    target = newest(simulator, missed=True)
     assert shown[0].getMessage() == (
-        f"Call-back about the conversation with Bob Kelly (sip:bob@contoso.com) failed: {message}"
+        f"Call-back about conversation log {target.log_id} failed: {message}"
     )
     # No traceback at the levels a log shows by default (a debug one is fine).
     assert all(r.exc_info is None for r in caplog.records if r.levelno >= logging.INFO)

@@ -247,7 +247,7 @@ async def call_back_from_the_device_page(page: Page, stack: Stack, shots: Path) 
     await page.get_by_text(message).first.wait_for()
     await status.get_by_text("Failed").wait_for()
     log = stack.ha_log.read_text(encoding="utf-8")
-    [warning] = [line for line in log.splitlines() if "Call-back about the conversation" in line]
+    [warning] = [line for line in log.splitlines() if "Call-back about conversation log" in line]
     assert " WARNING " in warning
     assert message in warning
     assert "Unexpected exception" not in log
