@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.util import dt as dt_util
 
 from .const import (
     ATTR_CONVERSATION_LOG_ID,
@@ -90,18 +91,17 @@ def conversation_log_attributes(log: ConversationLog, *, with_time: bool = False
     return {key: value for key, value in attributes.items() if value not in (None, "", [])}
 
 
-def recent_conversation(log: ConversationLog) -> dict[str, Any]:
-    """Describe one item of a `recent_conversations` list in a few fields a person reads."""
-    attributes = conversation_log_attributes(log, with_time=True)
-    if ATTR_DISPLAY_NAME not in attributes and ATTR_SIP_URI in attributes:
-        attributes[ATTR_DISPLAY_NAME] = attributes[ATTR_SIP_URI]
-    return {key: attributes[key] for key in _RECENT_FIELDS if key in attributes}
+def recent_conversation(log: ConversationLog) -> str:
+    """Describe one item of a `recent_conversations` list the way a person reads it.
 
-
-_RECENT_FIELDS: Final = (
-    ATTR_CREATION_TIME,
-    ATTR_DISPLAY_NAME,
-    ATTR_STATUS,
-    ATTR_TYPE,
-    ATTR_CONVERSATION_LOG_ID,
-)
+    Who and when, such as `Bob Kelly (2026-11-29 09:48)`: the frontend shows a list of strings
+    as they are, joined by commas, but a list of objects as raw YAML (keys, ISO times, ids).
+    The time is in Home Assistant's time zone; the id stays in the single-log attributes and
+    the action's answers. Without a name or SIP address only the time is left.
+    """
+    remote = log.recipients[0] if log.recipients else None
+    who = (remote.display_name or (remote.sip_uri or "").removeprefix("sip:")) if remote else ""
+    if log.creation_time is None:
+        return who
+    when = f"{dt_util.as_local(log.creation_time):%Y-%m-%d %H:%M}"
+    return f"{who} ({when})" if who else when

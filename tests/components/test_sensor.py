@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from functools import partial
 import logging
+import re
 import sys
 import time
 from unittest.mock import patch
@@ -19,13 +21,14 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 
-from custom_components.ucwa.api import UcwaTimings
+from custom_components.ucwa.api import ConversationLog, UcwaTimings
 from custom_components.ucwa.const import DOMAIN
 from custom_components.ucwa.coordinator import UcwaCoordinator
+from custom_components.ucwa.entity import conversation_log_attributes
 from simulator import Simulator
 from simulator.seed import parse_log
 
-from .conftest import wait_for_state
+from .conftest import POOL, wait_for_state
 
 PREFIX = "sensor.alice_contoso_com"
 MISSED = f"{PREFIX}_missed_conversations"
@@ -94,61 +97,118 @@ async def test_last_conversations_match_the_mailbox(
         assert "subject" not in state.attributes  # Bob's call has none: no empty row
         recent = state.attributes["recent_conversations"]
         assert 1 <= len(recent) <= 5
-        assert recent[0]["conversation_log_id"] == log.log_id
+        assert recent[0] == recent_item(log.recipients[0].display_name, log.creation_time)
         entry = entity_registry.async_get(entity_id)
         assert entry is not None
         assert entry.unique_id == f"alice@contoso.com_{entity_id.removeprefix(PREFIX + '_')}"
     recent = hass.states.get(LAST_MISSED).attributes["recent_conversations"]  # type: ignore[union-attr]
-    assert all(item["status"] == "missed" for item in recent)
+    missed = sorted(
+        (log for log in simulator.logs if log.status == "Missed"),
+        key=lambda log: log.creation_time,
+        reverse=True,
+    )
+    assert recent == [
+        recent_item(log.recipients[0].display_name, log.creation_time) for log in missed
+    ]
     assert len(recent) == 3
 
 
-async def test_what_people_read(hass: HomeAssistant, setup_integration: MockConfigEntry) -> None:
-    """Attribute values are snake_case words with an English translation; lists stay short.
+def recent_item(name: str | None, when: datetime) -> str:
+    """Return an item of `recent_conversations`: who, and when in Home Assistant's time zone."""
+    return f"{name} ({dt_util.as_local(when):%Y-%m-%d %H:%M})"
 
-    The demo mailbox has eight logs: the recent list shows five, each in a few fields, with the
-    SIP URI standing in for a missing display name.
+
+async def test_what_people_read(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """The recent list reads as who and when, without ids or ISO times; values are translated.
+
+    The demo mailbox has eight logs: the recent list shows five, newest first, the SIP address
+    standing in for a missing display name. Log ids stay in the single-log attributes (for
+    automations) and in the action's answers, not in the list a person reads on a dashboard.
     """
     translations = await async_get_translations(hass, "en", "entity", {DOMAIN})
     state = hass.states.get(LAST)
     assert state is not None
+    newest = sorted(simulator.logs, key=lambda log: log.creation_time, reverse=True)[:5]
     recent = state.attributes["recent_conversations"]
-    assert [item["display_name"] for item in recent] == [
+    assert recent == [
+        recent_item(log.recipients[0].display_name, log.creation_time) for log in newest
+    ]
+    assert [item.split(" (")[0] for item in recent] == [
         "Bob Kelly",
         "Carol Ruiz",
         "+1 425 555 0199",
         "Dan Park",
         "Erin Blake",
     ]
-    assert recent[3] == {
-        "creation_time": recent[3]["creation_time"],
-        "display_name": "Dan Park",
-        "status": "missed",
-        "type": "message_log",
-        "conversation_log_id": recent[3]["conversation_log_id"],
-    }
-    assert [item["type"] for item in recent] == [
-        "audio_log",
-        "audio_log",
-        "audio_log",
-        "message_log",
-        "message_log",
-    ]
+    for item in recent:
+        assert isinstance(item, str)
+        assert not re.search(r"[0-9a-f]{32}", item), item
+        assert "T" not in item.split(" (")[1], item  # not an ISO time
+    for log in simulator.logs:
+        assert all(log.log_id not in item for item in recent)
     for entity_id in (LAST, LAST_MISSED):
         key = entity_id.removeprefix(PREFIX + "_")
         attributes = hass.states.get(entity_id).attributes  # type: ignore[union-attr]
-        items = [attributes, *attributes["recent_conversations"]]
-        for item in items:
-            for attribute in ("direction", "status", "type"):
-                if attribute in item:
-                    name = f"component.{DOMAIN}.entity.sensor.{key}.state_attributes."
-                    assert f"{name}{attribute}.state.{item[attribute]}" in translations
+        for attribute in ("direction", "status", "type"):
+            name = f"component.{DOMAIN}.entity.sensor.{key}.state_attributes."
+            assert f"{name}{attribute}.state.{attributes[attribute]}" in translations
     assert (
         translations[
             f"component.{DOMAIN}.entity.sensor.last_conversation.state_attributes.status.state.answered"
         ]
         == "Answered"
     )
+
+
+# Every value the reference lists for the enumerations the attributes show (ModalityType_ref.md,
+# ConversationModalityType_ref.md, ConversationLogType_ref.md, ConversationLogStatus_ref.md,
+# Direction_ref.md).
+REFERENCE_VALUES = {
+    "direction": ["Incoming", "Outgoing"],
+    "status": ["Archived", "Missed"],
+    "type": ["AppSharingLog", "AudioLog", "ConferenceLog", "MessageLog", "UnknownLog", "VideoLog"],
+    "modalities": [
+        "ApplicationSharing",
+        "Audio",
+        "DataCollaboration",
+        "Messaging",
+        "PanoramicVideo",
+        "PhoneAudio",
+        "Video",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("platform", "key"),
+    [
+        ("sensor", "last_conversation"),
+        ("sensor", "last_missed_conversation"),
+        ("event", "conversation"),
+    ],
+)
+async def test_every_reference_value_is_translated(
+    hass: HomeAssistant, platform: str, key: str
+) -> None:
+    """The frontend translates each value of an attribute, list items one by one.
+
+    Home Assistant's frontend looks a list attribute's items up one at a time under
+    `state_attributes.<attribute>.state.<item>` (and joins them with commas), so `modalities`
+    reads "Audio, Instant messaging" once every value has a translation, like `type` and
+    `status` do.
+    """
+    translations = await async_get_translations(hass, "en", "entity", {DOMAIN})
+    prefix = f"component.{DOMAIN}.entity.{platform}.{key}.state_attributes"
+    for attribute, values in REFERENCE_VALUES.items():
+        for value in values:
+            log = ConversationLog.from_json(
+                {attribute: [value] if attribute == "modalities" else value}, POOL
+            )
+            shown = conversation_log_attributes(log)[attribute]
+            for item in shown if isinstance(shown, list) else [shown]:
+                assert f"{prefix}.{attribute}.state.{item}" in translations, (attribute, item)
 
 
 async def test_new_missed_log_is_pushed(
