@@ -47,12 +47,20 @@ async def async_setup_entry(
 
 
 class UcwaConversationEvent(UcwaEntity, EventEntity):
-    """Fires missed_conversation, incoming_conversation or outgoing_conversation per new log."""
+    """Fires missed_conversation, incoming_conversation or outgoing_conversation per new log.
+
+    Its state is the time of the last conversation event, which no outage changes, so it stays
+    available while the session is down or the server withholds the history (the sensors and
+    a repair issue say so). Going unavailable and back would write that time again: the
+    logbook shows every such change as an event, and Home Assistant stores the `unavailable`
+    when the entity is removed (a reload), from which the event entity restores `unknown` with
+    the old event type, losing the time of the last event.
+    """
 
     @property
     def available(self) -> bool:
-        """Unavailable while the server gives this account no conversation history."""
-        return super().available and self.coordinator.data.conversation_logs is not None
+        """Always: the last event stays true however the server is doing."""
+        return True
 
     async def async_added_to_hass(self) -> None:
         """Listen for logs the account had not seen before."""

@@ -1,7 +1,8 @@
 """A pool whose policy gives no conversation history: the account loads with what the server offers.
 
-The missed-items counters keep working, the entities fed by conversation logs are unavailable, a
-repair issue names the missing capability, and the action says which link is missing.
+The missed-items counters keep working, the sensors fed by conversation logs are unavailable (the
+event entity keeps its last event, see test_event_trigger), a repair issue names the missing
+capability, and the action says which link is missing.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from unittest.mock import MagicMock
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -28,7 +29,7 @@ from .conftest import MOCK_DATA, capture_subscribers, wait_for_state
 
 PREFIX = "sensor.alice_contoso_com"
 EVENT = "event.alice_contoso_com_conversation"
-HISTORY_ENTITIES = (f"{PREFIX}_last_conversation", f"{PREFIX}_last_missed_conversation", EVENT)
+HISTORY_ENTITIES = (f"{PREFIX}_last_conversation", f"{PREFIX}_last_missed_conversation")
 COUNTERS = (
     f"{PREFIX}_missed_conversations",
     f"{PREFIX}_unread_missed_conversations",
@@ -92,6 +93,8 @@ async def test_loads_with_what_the_server_offers(
     assert hass.states.get(f"{PREFIX}_missed_conversations").state == "3"  # type: ignore[union-attr]
     for entity_id in HISTORY_ENTITIES:
         assert hass.states.get(entity_id).state == STATE_UNAVAILABLE, entity_id  # type: ignore[union-attr]
+    # No event yet, and none is invented; an outage of the history is no conversation either.
+    assert hass.states.get(EVENT).state == STATE_UNKNOWN  # type: ignore[union-attr]
 
     issue = issue_registry.async_get_issue(DOMAIN, history_issue_id(setup_integration.entry_id))
     assert issue is not None
@@ -161,7 +164,7 @@ async def test_pool_without_missed_items(
     assert setup_integration.state is ConfigEntryState.LOADED
     for entity_id in COUNTERS:
         assert hass.states.get(entity_id).state == STATE_UNAVAILABLE, entity_id  # type: ignore[union-attr]
-    for entity_id in HISTORY_ENTITIES[:2]:
+    for entity_id in HISTORY_ENTITIES:
         assert hass.states.get(entity_id).state != STATE_UNAVAILABLE, entity_id  # type: ignore[union-attr]
     issue = issue_registry.async_get_issue(DOMAIN, history_issue_id(setup_integration.entry_id))
     assert issue is not None
