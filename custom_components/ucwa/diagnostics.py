@@ -70,6 +70,8 @@ async def async_get_config_entry_diagnostics(
         "entry": entry.as_dict(),
         "last_update_success": coordinator.last_update_success,
         "data": asdict(coordinator.data),
+        # Already free of hrefs, hosts and secrets (UcwaClient.session_info); scrubbed anyway.
+        "session": asdict(coordinator.client.session_info()),
     }
     redacted: dict[str, Any] = async_redact_data(_scrub(diagnostics), TO_REDACT)
     return redacted

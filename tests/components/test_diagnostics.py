@@ -14,6 +14,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator 
 
 from simulator import Simulator
 
+from .conftest import wait_for_state
+
 
 async def test_diagnostics_redacted(
     hass: HomeAssistant,
@@ -82,4 +84,116 @@ async def test_diagnostics_scrub_text_and_options(
     text = json.dumps(diagnostics)
     assert diagnostics["entry"]["options"]["phone_number"] == REDACTED
     for secret in ("555-0177", "zoe@", "+14255550111", "sip:", "127.0.0.1"):
+        assert secret not in text, secret
+
+
+async def test_diagnostics_session(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """The session: the event channel, the links the pool offers by name, the request budget."""
+    await simulator.wait_for_parked_pget()
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, setup_integration)
+    session = diagnostics["session"]
+    assert session["signed_in"] is True
+    assert session["application"] is True
+    assert session["event_channel"] == "connected"
+    assert session["event_channel_failures"] == 0
+    assert session["last_error"] is None
+    # Rel names only, as the trace profile's pool offers them after makeMeAvailable.
+    assert {"conversationLogs", "missedItems", "startPhoneAudio"} <= set(
+        session["links"]["communication"]
+    )
+    assert "makeMeAvailable" in session["links"]["me"]
+    assert {"events", "batch"} <= set(session["links"]["application"])
+    # What the client counts is what the pool received.
+    counts = simulator.route_counts
+    assert session["counts"] == {
+        "requests": len([r for r in simulator.requests if not r.in_batch]),
+        "pgets": counts["GET events"],
+        "discoveries": 1,
+        "token_grants": counts["POST oauthtoken"],
+        "applications_created": counts["POST applications"],
+        "missed_items_reads": counts["GET missedItems"],
+        "log_list_reads": counts["GET conversationLogs"],
+        "re_reads": 0,
+    }
+
+    # A missed call: one re-read of counters and list, pushed by the event channel.
+    simulator.add_conversation_log(status="Missed")
+    await wait_for_state(
+        hass, "sensor.alice_contoso_com_missed_conversations", lambda s: s.state == "4"
+    )
+    await simulator.wait_for_parked_pget()
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, setup_integration)
+    assert diagnostics["session"]["counts"]["re_reads"] == 1
+    assert diagnostics["session"]["counts"]["pgets"] == simulator.route_counts["GET events"]
+
+
+async def next_pgets(simulator: Simulator, count: int) -> None:
+    """Answer the parked P-GET with a missed call, then wait until `count` more P-GETs came.
+
+    The client records what went wrong with a P-GET before it sends the next one.
+    """
+    await simulator.wait_for_parked_pget()
+    sent = simulator.route_counts["GET events"]
+    simulator.add_conversation_log(status="Missed")
+    await simulator.wait_for_request("GET", "events", count=sent + count, seconds=10)
+
+
+async def test_diagnostics_last_error_redacted(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """The session's last error says what failed, without host, token, password, SIP or phone."""
+    token = next(iter(simulator.issued_tokens))
+    simulator.fail_next(
+        "GET",
+        "events",
+        status=503,
+        code="ServiceFailure",
+        message=(
+            f"{simulator.user.password} {token} cwt=AAAA sip:bob@contoso.com +1 425 555 0100 "
+            f"{simulator.base_url}/ucwa/oauth/v1/applications pool.contoso.com [::1]:443"
+        ),
+    )
+    await next_pgets(simulator, 2)  # the failed one, then the one after the back-off
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, setup_integration)
+    error = diagnostics["session"]["last_error"]
+    assert (error["kind"], error["status"], error["code"], error["subcode"]) == (
+        "UcwaApiError",
+        503,
+        "ServiceFailure",
+        None,
+    )
+    assert error["at"]
+    assert "<host>" in error["message"]
+    assert diagnostics["session"]["event_channel_failures"] == 1  # until the next one answers
+
+    # aiohttp sends a GET once more on a new connection when a reused one is closed on it.
+    simulator.drop_next("GET", "events", count=2)
+    await next_pgets(simulator, 3)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, setup_integration)
+    error = diagnostics["session"]["last_error"]
+    assert error["kind"] == "UcwaConnectionError"
+    assert error["message"] == "Error talking to <host> (GET): ServerDisconnectedError"
+
+    text = json.dumps(diagnostics["session"]) + json.dumps(
+        setup_integration.runtime_data.client.session_info().last_error.message
+    )
+    for secret in (
+        simulator.user.password,
+        token,
+        "cwt=AAAA",
+        "sip:",
+        "contoso.com",
+        "425 555",
+        "127.0.0.1",
+        "::1",
+        simulator.base_url,
+    ):
         assert secret not in text, secret

@@ -35,6 +35,7 @@ from .models import (
     parse_ucwa_datetime,
     validate_operation_id,
 )
+from .session_info import EventChannelState, RequestCounts, SessionError, SessionInfo
 
 __all__ = [
     "ApplicationLost",
@@ -43,11 +44,15 @@ __all__ = [
     "ConversationLog",
     "ConversationLogRecipient",
     "ConversationLogsAdded",
+    "EventChannelState",
     "MissedItems",
     "MissedItemsUpdated",
     "PhoneAudioCall",
     "PhoneAudioInvitationEvent",
     "Reason",
+    "RequestCounts",
+    "SessionError",
+    "SessionInfo",
     "TaskFactory",
     "UcwaApiError",
     "UcwaApplicationError",

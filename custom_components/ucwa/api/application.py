@@ -66,9 +66,12 @@ class Applications:
         self._forget = forget
         self._lock = asyncio.Lock()
         self.current: Application | None = None
+        self.discoveries = self.created = 0
+        """Sign-ins and POSTs that create an application, for the session's diagnostics."""
 
     async def sign_in(self) -> None:
         """Discover the pool and check the credentials (a token for the user resource)."""
+        self.discoveries += 1
         self._state.applications_url = await discover(self._transport, self._hosts)
         self._state.discovery_stale = False
 
@@ -162,6 +165,7 @@ class Applications:
             await self.sign_in()
         base = self._state.applications_url
         assert base is not None
+        self.created += 1
         response = await self._transport.request(
             "POST",
             base,

@@ -35,6 +35,7 @@ from .models import (
     UcwaEvent,
 )
 from .session import SessionState
+from .session_info import RequestCounts, SessionInfo
 from .transport import Transport, error_from_response
 
 __all__ = [
@@ -239,6 +240,31 @@ class UcwaClient:
             and not task.done()
             and self._state.events_ok
             and self._apps.current is not None
+        )
+
+    def session_info(self) -> SessionInfo:
+        """Describe the session for diagnostics: state, offered rels, what it cost; nothing private."""
+        app, task, history = self._apps.current, self._event_task, self._history
+        running = task is not None and not task.done()
+        return SessionInfo(
+            signed_in=self._state.applications_url is not None,
+            application=app is not None,
+            event_channel="connected"
+            if self.events_flowing
+            else ("reconnecting" if running else "stopped"),
+            event_channel_failures=self._channel.failures,
+            last_error=self._channel.last_error,
+            links=app.links.offered() if app is not None else {},
+            counts=RequestCounts(
+                requests=self._transport.requests_sent,
+                pgets=self._channel.pget_count,
+                discoveries=self._apps.discoveries,
+                token_grants=self._transport.tokens.grants_sent,
+                applications_created=self._apps.created,
+                missed_items_reads=history.missed_items_reads,
+                log_list_reads=history.log_list_reads,
+                re_reads=history.re_reads,
+            ),
         )
 
     # ------------------------------------------------------------------ history

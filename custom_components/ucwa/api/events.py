@@ -22,6 +22,7 @@ from .exceptions import (
 from .links import as_list
 from .models import ApplicationLost, ApplicationRestored, AuthenticationFailed, UcwaEvent, link_href
 from .session import SessionState
+from .session_info import SessionError
 from .transport import Response, Transport, is_lost
 
 _LOGGER = logging.getLogger(__package__)
@@ -104,6 +105,16 @@ class EventChannel:
         self._url: str | None = None
         self._app: Application | None = None
         self._pending: asyncio.Task[Response] | None = None
+        self.last_error: SessionError | None = None
+        """What last broke the channel or its recovery, redacted (the session's diagnostics)."""
+
+    @property
+    def failures(self) -> int:
+        """Failed P-GETs or recoveries in a row (0 once the channel answers again)."""
+        return max(self._failures, self._crashes)
+
+    def _note(self, err: BaseException) -> None:
+        self.last_error = SessionError.of(err, self._transport.scrub)
 
     def kick(self) -> None:
         """Cut a backoff short or re-park the P-GET now (someone needs the channel back)."""
@@ -216,6 +227,7 @@ class EventChannel:
         """
         self._crashes += 1
         self._state.events_ok = False
+        self._note(err)
         if self._crashes == 1:
             _LOGGER.error(
                 "The UCWA event channel failed (%s); restarting it",
@@ -267,6 +279,7 @@ class EventChannel:
             except UcwaAuthenticationError as err:
                 # A retry would be one more failed sign-in towards the account's lockout.
                 self._pending = None
+                self._note(err)
                 self._listener.emit(AuthenticationFailed(error=str(err)))
                 return
             except UcwaError as err:
@@ -285,9 +298,11 @@ class EventChannel:
         try:
             await self._apps.recover(self._generation)
         except UcwaAuthenticationError as err:
+            self._note(err)
             self._listener.emit(AuthenticationFailed(error=str(err)))
             return False
         except UcwaError as err:
+            self._note(err)
             self._state.events_ok = False
             if not self._lost_reported:
                 self._lost_reported = True
@@ -313,6 +328,7 @@ class EventChannel:
             # the same way for ever, silently. Start again from the events link, and say so.
             await self._crashed(err)
             return
+        self._note(err)
         self._state.events_ok = False
         self._failures += 1
         backoff = self._backoff
@@ -372,6 +388,7 @@ class EventChannel:
             batch = response.json()
         except UcwaError as err:
             _LOGGER.debug("Unreadable event batch: %s", err)
+            self._note(err)
             self._failures += 1
             await self._backoff(self._failures)
             return

@@ -31,7 +31,7 @@ from .models import (
     link_hrefs,
     log_id_from_href,
 )
-from .transport import Transport, is_lost
+from .transport import Response, Transport, is_lost
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -63,13 +63,21 @@ class ConversationHistory:
         self._trusted = trusted
         self._emit = emit
         self._lock = asyncio.Lock()
+        self.missed_items_reads = self.log_list_reads = self.re_reads = 0
+        """What the history cost, for the session's diagnostics."""
 
     async def get_missed_items(self, *, force: bool = False) -> MissedItems:
         """Return the counters; from the cache while events flow, unless `force`."""
         cached = self.cache.missed_items
         if cached is not None and self._trusted() and not force:
             return cached
-        response = await self._apps.request("GET", COMMUNICATION, "missedItems")
+
+        async def read(app: Application) -> Response:
+            href = await self._apps.link(app, COMMUNICATION, "missedItems")
+            self.missed_items_reads += 1
+            return await self._transport.request("GET", href)
+
+        response = await self._apps.with_application(read)
         self.cache.missed_items = MissedItems.from_json(response.json())
         return self.cache.missed_items
 
@@ -98,6 +106,7 @@ class ConversationHistory:
         old application's events were lost with it. `missed_items` is the resource when the event
         embedded it (EventsInUCWA.md allows that), which saves reading it.
         """
+        self.re_reads += 1
         try:
             if missed_items is not None:
                 missed = self.cache.missed_items = MissedItems.from_json(missed_items)
@@ -120,6 +129,7 @@ class ConversationHistory:
         async def read(app: Application) -> tuple[list[str], int]:
             url = await self._apps.link(app, COMMUNICATION, "conversationLogs")
             target = self._transport.allowed("GET", url).update_query(limit=str(limit))
+            self.log_list_reads += 1
             response = await self._transport.request("GET", target)
             hrefs = link_hrefs(response.json(), "conversationLog", str(response.url))
             by_id = _first_ids(hrefs, limit)

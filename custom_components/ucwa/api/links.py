@@ -87,6 +87,10 @@ class ApplicationLinks:
         links = self._owners[owner].links
         return links.get(rel) if links is not None else None
 
+    def offered(self) -> dict[str, tuple[str, ...]]:
+        """Return the rels each owner offers now, sorted (names only, for diagnostics)."""
+        return {owner: tuple(sorted(state.links or ())) for owner, state in self._owners.items()}
+
     def update(self, owner: str, resource: Mapping[str, Any], base_url: str) -> None:
         """Take a fresh representation of the owner (read, or embedded in an event)."""
         state = self._owners[owner]

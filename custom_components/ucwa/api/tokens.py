@@ -52,6 +52,7 @@ class TokenStore:
         self._granted_at: dict[str, float] = {}
         self._grants: deque[float] = deque(maxlen=GRANT_BURST)
         self._lock = asyncio.Lock()
+        self.grants_sent = 0
 
     def knows(self, host_origin: str) -> bool:
         """Whether the host's token endpoint is known, so a token can be renewed there."""
@@ -123,6 +124,7 @@ class TokenStore:
             ):
                 return current
             await self._pace()
+            self.grants_sent += 1
             try:
                 token = await self._password_grant(self._token_urls[host_origin])
             except BaseException:

@@ -139,6 +139,8 @@ class Transport:
         self.tokens = TokenStore(config, hosts, self._post_form)
         self._session = session
         self._close_session = False
+        self.requests_sent = 0
+        """Every request that went out (or was attempted), for the session's diagnostics."""
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -260,6 +262,7 @@ class Transport:
         if self.session.closed:
             # aiohttp raises RuntimeError here; to callers it is a connection that is gone.
             raise UcwaConnectionError(f"The HTTP session is closed ({method} {url.host})")
+        self.requests_sent += 1
         try:
             async with self.session.request(
                 method,
