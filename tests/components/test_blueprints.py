@@ -136,6 +136,15 @@ async def test_voice_german(hass: HomeAssistant, simulator: Simulator) -> None:
 
 
 @pytest.mark.usefixtures("voice")
+async def test_voice_german_refused(hass: HomeAssistant, simulator: Simulator) -> None:
+    """The German answer to a refused call-back uses the words of the German UI."""
+    simulator.fail_next("POST", "continuePhoneAudio", status=403, code="Forbidden")
+    assert await converse(hass, "ruf Dan zurück", language="de") == (
+        "Der Rückruf wegen deiner Unterhaltung mit Dan Park ist fehlgeschlagen."
+    )
+
+
+@pytest.mark.usefixtures("voice")
 async def test_voice_no_such_conversation(hass: HomeAssistant, simulator: Simulator) -> None:
     """A name nobody has: says so and sends nothing."""
     assert await converse(hass, "call Zed back") == "I found no recent conversation with Zed."
