@@ -87,7 +87,8 @@ class RequestCounts:
     """What the session cost the pool since the client was built, counted where it is sent."""
 
     requests: int
-    """Every HTTP request the chokepoint sent (a batch is one)."""
+    """Every HTTP request the chokepoint sent (a batch is one; aiohttp's own second try of a
+    GET on a fresh connection, after the server closed a reused one, is not seen)."""
     pgets: int
     """P-GETs of the event channel."""
     discoveries: int
