@@ -9,6 +9,7 @@ import logging
 import re
 import sys
 import time
+from typing import Any
 from unittest.mock import patch
 
 from homeassistant.components.sensor import ATTR_STATE_CLASS, SensorDeviceClass
@@ -24,7 +25,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry  # type
 from custom_components.ucwa.api import ConversationLog, UcwaTimings
 from custom_components.ucwa.const import DOMAIN
 from custom_components.ucwa.coordinator import UcwaCoordinator
-from custom_components.ucwa.entity import conversation_log_attributes
+from custom_components.ucwa.entity import conversation_log_attributes, recent_conversation
 from simulator import Simulator
 from simulator.seed import parse_log
 
@@ -413,3 +414,28 @@ async def test_session_lost_on_the_server_and_back(
     lost = [r for r in caplog.records if "session was lost" in r.getMessage()]
     assert len(lost) == 1
     assert len([r for r in caplog.records if "recovered" in r.getMessage()]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (
+            {
+                "creationTime": "/Date(1795946880000)/",
+                "_embedded": {"conversationLogRecipient": {"sipUri": "sip:zoe@contoso.com"}},
+            },
+            "zoe@contoso.com (2026-11-29 02:08)",
+        ),
+        ({"creationTime": "/Date(1795946880000)/"}, "2026-11-29 02:08"),
+        (
+            {"_embedded": {"conversationLogRecipient": {"displayName": "Zoe Ortiz"}}},
+            "Zoe Ortiz",
+        ),
+    ],
+)
+async def test_recent_item_without_name_or_time(
+    hass: HomeAssistant, body: dict[str, Any], shown: str
+) -> None:
+    """The SIP address stands in for a name; what the server left out is left out."""
+    await hass.config.async_update(time_zone="US/Pacific")
+    assert recent_conversation(ConversationLog.from_json(body, POOL)) == shown
