@@ -47,6 +47,8 @@ class CallBackTool(llm.Tool):
 
     name = TOOL_CALL_BACK
     description = DESCRIPTION
+    # Who provides the tool (2026.10 reports a tool without it, and will require it in 2027.10).
+    integration = DOMAIN
     parameters = vol.Schema(
         {
             vol.Optional(SLOT_NAME, description=NAME_DESCRIPTION): cv.string,
