@@ -60,9 +60,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> bool
         # Entries are not unloaded when Home Assistant stops; free the application all the same.
         await client.close()
 
-    entry.async_on_unload(
-        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_close_on_stop)
-    )
+    # A plain listener, not async_listen_once: the stop event fires once anyway, and removing a
+    # once-listener that has fired (an unload after the stop) logs an error.
+    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_close_on_stop))
     coordinator = UcwaCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator

@@ -42,8 +42,10 @@ async def test_setup_and_unload(
     assert len(creates) == 1
     assert ENDPOINT_ID in creates[0].body
 
-    device = device_registry.async_get_device({(DOMAIN, "alice@contoso.com")})
-    assert device is not None
+    # The entry's devices, a lookup both stacks have (2026.10 deprecates async_get_device:
+    # identifiers are unique only within a config entry there).
+    [device] = dr.async_entries_for_config_entry(device_registry, mock_config_entry.entry_id)
+    assert device.identifiers == {(DOMAIN, "alice@contoso.com")}
     assert device.entry_type is dr.DeviceEntryType.SERVICE
     assert device.name == simulator.user.sign_in_address
     assert device.manufacturer == "Microsoft"
@@ -163,14 +165,26 @@ async def test_application_refused_raises_repair_issue(
 
 
 async def test_stop_deletes_the_application(
-    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+    hass: HomeAssistant,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Home Assistant stopping closes the event channel and deletes the application."""
+    """Home Assistant stopping closes the event channel and deletes the application.
+
+    An unload after the stop (as a test's teardown does) then removes the stop listener without
+    an error in the log.
+    """
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await hass.async_block_till_done()
     deletes = [r for r in simulator.requests if r.method == "DELETE"]
     assert len(deletes) == 1
     assert simulator.applications == {}
+
+    assert await hass.config_entries.async_unload(setup_integration.entry_id)
+    await hass.async_block_till_done()
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+    assert len([r for r in simulator.requests if r.method == "DELETE"]) == 1
 
 
 async def test_event_channel_is_an_entry_background_task(

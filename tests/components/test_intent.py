@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 import json
 from typing import Any
 
@@ -162,8 +163,12 @@ async def test_no_account_loaded(hass: HomeAssistant) -> None:
 
 
 @pytest.fixture
-def second_account(hass: HomeAssistant) -> MockConfigEntry:
-    """Return a second entry that counts as loaded (it is never set up)."""
+def second_account(hass: HomeAssistant) -> Generator[MockConfigEntry]:
+    """Return a second entry that counts as loaded (it is never set up).
+
+    Marked not loaded again at teardown, so Home Assistant does not try to unload platforms it
+    never set up (and log a warning for each).
+    """
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="alice@fabrikam.com",
@@ -171,7 +176,8 @@ def second_account(hass: HomeAssistant) -> MockConfigEntry:
         state=ConfigEntryState.LOADED,
     )
     entry.add_to_hass(hass)
-    return entry
+    yield entry
+    entry.mock_state(hass, ConfigEntryState.NOT_LOADED)
 
 
 async def test_several_accounts(
