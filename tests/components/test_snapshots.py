@@ -2,7 +2,10 @@
 
 The mailbox has fixed ids and absolute times and the clock is frozen, so a snapshot changes only
 when what Home Assistant shows changes. Functional tests elsewhere say why each value is right;
-these catch any unintended change. Regenerate with `scripts/test tests/components --snapshot-update`.
+these catch any unintended change. One set per Home Assistant release series
+(`snapshots/2025.4/`, `snapshots/2026.10/`, see `ReleaseSnapshotExtension`); regenerate each with
+`scripts/test tests/components/test_snapshots.py --snapshot-update` and
+`scripts/test --newest tests/components/test_snapshots.py --snapshot-update`.
 """
 
 from __future__ import annotations
