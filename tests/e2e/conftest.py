@@ -1,7 +1,9 @@
 """The development stack as separate processes: the simulator and a real Home Assistant.
 
 Both end-to-end tests start them the way `scripts/develop` does, on free loopback ports, with the
-repository's config/ copied to a temporary folder (a developer's own state there is left alone).
+repository's committed config/ files copied to a temporary folder (a developer's own state there
+is left alone) and prepared by the same `scripts/dev_config.py` (the integration, the blueprints,
+automations.yaml, the web server's address as the installed release reads it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import aiohttp
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+COMMITTED_CONFIG = ("configuration.yaml", "ucwa_dashboard.yaml")
+"""What git keeps of config/ (.gitignore); the rest there is a developer's own state."""
 CLIENT_ID = "http://127.0.0.1/"
 START_TIMEOUT = 120.0
 
@@ -69,14 +73,17 @@ async def stack(tmp_path: Path, socket_enabled: None) -> AsyncIterator[Stack]:
     """Start the simulator and Home Assistant as `scripts/develop` does, on free loopback ports."""
     config = tmp_path / "config"
     config.mkdir()
-    for source in (REPO / "config").glob("*.yaml"):  # what git tracks there; no .storage
-        shutil.copy(source, config / source.name)
-    (config / "custom_components").mkdir()
-    (config / "custom_components" / "ucwa").symlink_to(REPO / "custom_components" / "ucwa")
+    for name in COMMITTED_CONFIG:
+        shutil.copy(REPO / "config" / name, config / name)
     sim_port, ha_port = free_port(), free_port()
     # pytest-cov would measure the child processes too; their data cannot be combined with ours.
     env = {key: value for key, value in os.environ.items() if not key.startswith("COV_CORE_")}
     env |= {"UCWA_HA_PORT": str(ha_port), "PYTHONPATH": str(REPO)}
+    prepared = await asyncio.create_subprocess_exec(
+        sys.executable, str(REPO / "scripts" / "dev_config.py"), str(config), "--port", str(ha_port),
+        env=env, stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert await prepared.wait() == 0, "scripts/dev_config.py failed"
     ha_log = tmp_path / "home-assistant.out"
     sim = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", str(sim_port),
@@ -89,8 +96,16 @@ async def stack(tmp_path: Path, socket_enabled: None) -> AsyncIterator[Stack]:
             cwd=tmp_path, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
     session = aiohttp.ClientSession()
+    sim_url = f"http://127.0.0.1:{sim_port}"
+
+    async def simulator_up() -> bool | None:
+        async with session.get(f"{sim_url}/_sim/state") as resp:
+            return True if resp.status == 200 else None
+
     try:
-        yield Stack(session, f"http://127.0.0.1:{ha_port}", f"http://127.0.0.1:{sim_port}", ha_log)
+        # A test's first step may be a control request to the simulator: let it bind first.
+        await until(simulator_up, "the simulator", START_TIMEOUT)
+        yield Stack(session, f"http://127.0.0.1:{ha_port}", sim_url, ha_log)
     finally:
         await session.close()
         await asyncio.gather(_stop(hass), _stop(sim))

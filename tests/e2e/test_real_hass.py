@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 import json
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -60,6 +61,60 @@ async def _onboard(stack: Stack) -> dict[str, str]:
     return headers
 
 
+async def _ws(stack: Stack, headers: dict[str, str], command: dict[str, Any]) -> Any:
+    """Run one websocket command (what the frontend sends) and return its result."""
+    async with stack.session.ws_connect(f"{stack.ha_url}/api/websocket") as ws:
+        assert (await ws.receive_json())["type"] == "auth_required"
+        token = headers["Authorization"].removeprefix("Bearer ")
+        await ws.send_json({"type": "auth", "access_token": token})
+        assert (await ws.receive_json())["type"] == "auth_ok"
+        await ws.send_json({"id": 1, **command})
+        answer = await ws.receive_json()
+    assert answer["success"], answer
+    return answer["result"]
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Return the local addresses of the TCP sockets listening on `port` (Linux's /proc)."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text(encoding="ascii").splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+async def _check_doors(stack: Stack, headers: dict[str, str], config: dict[str, Any]) -> None:
+    """Check what a user finds in scripts/develop's Home Assistant, on either stack.
+
+    The web server on 127.0.0.1 only and without a repair issue about its configuration
+    (2026.10 would raise one for `http:` YAML); Assist's dialog (assist_pipeline with a
+    pipeline, conversation); automations made in the UI (automation, from automations.yaml);
+    the three blueprints, listed without a download.
+    """
+    assert config["recovery_mode"] is False
+    assert {"frontend", "assist_pipeline", "conversation", "automation"} <= set(
+        config["components"]
+    )
+    port = int(stack.ha_url.rsplit(":", 1)[1])
+    assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1, nothing else, no IPv6
+    issues = await _ws(stack, headers, {"type": "repairs/list_issues"})
+    assert [i["issue_id"] for i in issues["issues"] if i["domain"] == "http"] == []
+    pipelines = await _ws(stack, headers, {"type": "assist_pipeline/pipeline/list"})
+    assert [p["conversation_engine"] for p in pipelines["pipelines"]] == [
+        "conversation.home_assistant"
+    ]
+    blueprints = await _ws(stack, headers, {"type": "blueprint/list", "domain": "automation"})
+    assert {path for path in blueprints if path.startswith("ucwa/")} == {
+        "ucwa/call_back_when_home.yaml",
+        "ucwa/notify_missed_conversation.yaml",
+        "ucwa/voice_call_back.yaml",
+    }
+    assert all("error" not in blueprints[path] for path in blueprints)
+
+
 async def _states(stack: Stack, headers: dict[str, str]) -> dict[str, dict[str, Any]]:
     async with stack.session.get(f"{stack.ha_url}/api/states", headers=headers) as resp:
         return {state["entity_id"]: state for state in await _json(resp)}
@@ -79,11 +134,15 @@ async def test_develop_stack_end_to_end(stack: Stack) -> None:
 
     headers = await _onboard(stack)
 
-    # Home Assistant is not in recovery mode: the frontend and our integration's flow are there.
-    async with session.get(f"{url}/api/config", headers=headers) as resp:
-        config = await _json(resp)
-    assert config["recovery_mode"] is False
-    assert "frontend" in config["components"]
+    # Once started (onboarding is served before the later stages are set up), Home Assistant is
+    # not in recovery mode: the frontend, the doors and our flow are there.
+    async def started_config() -> dict[str, Any] | None:
+        async with session.get(f"{url}/api/config", headers=headers) as resp:
+            config: dict[str, Any] = await _json(resp)
+        return config if config["state"] == "RUNNING" else None
+
+    config = await until(started_config, "Home Assistant to finish starting", START_TIMEOUT)
+    await _check_doors(stack, headers, config)
 
     flow_url = f"{url}/api/config/config_entries/flow"
     async with session.post(flow_url, json={"handler": "ucwa"}, headers=headers) as resp:
