@@ -21,6 +21,24 @@ from .transport import Response, Transport, is_lost
 _LOGGER = logging.getLogger(__package__)
 
 
+def make_me_available_body(config: UcwaConfig) -> dict[str, Any]:
+    """Return makeMeAvailable's input: phone audio and messaging, the call-back number, no signInAs.
+
+    signInAs would set the user's availability (PreferredAvailability_ref.md) each time an
+    application is created, turning an Away user Online in front of their colleagues. Without
+    it, and without reportMyActivity, the server counts this endpoint as inactive
+    (MeDashboard.md: activity counts only for the application that reports it).
+    """
+    body: dict[str, Any] = {
+        "supportedModalities": ["PhoneAudio", "Messaging"],
+        "supportedMessageFormats": ["Plain"],
+        "audioPreference": "PhoneAudio",
+    }
+    if config.phone_number:
+        body["phoneNumber"] = normalize_phone_number(config.phone_number)
+    return body
+
+
 @dataclass(slots=True)
 class Application:
     """The live application (application_ref.md): where it is, its events, the links it offers now."""
@@ -198,16 +216,10 @@ class Applications:
         AlreadyExists means an earlier call already did it. Either way me and communication may
         now offer capability links they did not (ReceiveAnIM.md), so they may be re-read once.
         """
-        body: dict[str, Any] = {
-            "signInAs": "Online",
-            "supportedModalities": ["PhoneAudio", "Messaging"],
-            "supportedMessageFormats": ["Plain"],
-            "audioPreference": "PhoneAudio",
-        }
-        if self._config.phone_number:
-            body["phoneNumber"] = normalize_phone_number(self._config.phone_number)
         try:
-            await self._transport.request("POST", href, json_body=body)
+            await self._transport.request(
+                "POST", href, json_body=make_me_available_body(self._config)
+            )
         except UcwaApiError as err:
             if (err.status, err.subcode) != (409, "AlreadyExists"):
                 raise
