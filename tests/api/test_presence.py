@@ -6,6 +6,7 @@ resource switch the running simulator to `embedded_events`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 import json
@@ -24,6 +25,7 @@ from custom_components.ucwa.api import (
     UcwaTimings,
 )
 from custom_components.ucwa.api.client import UcwaClient, UcwaConfig
+from custom_components.ucwa.api.me import MyPresence
 from simulator import Simulator
 
 from .conftest import FAST
@@ -308,3 +310,115 @@ async def test_back_to_back_changes_cost_one_round_trip_each(
         assert event.presence is not None
         assert event.presence.availability == availability
     assert non_event_requests(sim) == ["GET presence"] * 3
+
+
+async def test_concurrent_first_reads_share_one_get(started: UcwaClient, sim: Simulator) -> None:
+    first, second = await asyncio.gather(started.get_presence(), started.get_presence())
+    assert first == second == ONLINE
+    assert non_event_requests(sim) == ["GET me", "GET presence"]
+
+
+class _Answer:
+    def __init__(self, body: dict[str, str]) -> None:
+        self.body = body
+
+    def json(self) -> dict[str, str]:
+        return self.body
+
+
+class _HeldApplications:
+    """Stands in for the application room: every request waits until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.go = asyncio.Event()
+        self.asked = asyncio.Event()
+        self.sent: list[str] = []
+
+    async def request(self, method: str, owner: str, rel: str, **_: object) -> _Answer:
+        self.sent.append(f"{method} {rel}")
+        self.asked.set()
+        await self.go.wait()
+        return _Answer({"availability": "Busy", "activity": "on-the-phone"})
+
+
+async def test_an_event_newer_than_a_read_in_flight_wins() -> None:
+    """The read was answered before the change; the event that embeds it is the newer word."""
+    apps = _HeldApplications()
+    events: list[object] = []
+    me = MyPresence(apps, FAST, trusted=lambda: True, emit=events.append)  # type: ignore[arg-type]
+    reads = [asyncio.create_task(me.get_presence()) for _ in range(2)]
+    await apps.asked.wait()
+    assert me.on_event("presence", "added", None) is False  # the read in flight covers it
+    newer = {"availability": "DoNotDisturb", "activity": "presenting"}
+    assert me.on_event("presence", "updated", newer) is False
+    apps.go.set()
+    assert await asyncio.gather(*reads) == [Presence("DoNotDisturb", "presenting")] * 2
+    assert apps.sent == ["GET presence"]  # the second caller joined the first read
+    assert events == [PresenceUpdated(Presence("DoNotDisturb", "presenting"))]
+    assert await me.get_presence() == Presence("DoNotDisturb", "presenting")  # fresh: no GET
+    assert apps.sent == ["GET presence"]
+
+
+async def test_make_me_available_required_without_a_way_back_is_raised(
+    reading: tuple[UcwaClient, Recorder], sim: Simulator
+) -> None:
+    """A 409 MakeMeAvailableRequired while me offers no makeMeAvailable: nothing to repeat."""
+    client, _recorder = reading
+    sim.fail_next("POST", "me/presence", status=409, code="Conflict",
+                  subcode="MakeMeAvailableRequired")  # fmt: skip
+    with pytest.raises(UcwaApiError) as caught:
+        await client.set_availability("Away")
+    assert caught.value.subcode == "MakeMeAvailableRequired"
+    assert non_event_requests(sim) == ["POST presence", "GET me"]
+
+
+async def test_deleted_before_anyone_read_reports_nothing(
+    started: UcwaClient, sim: Simulator
+) -> None:
+    recorder = Recorder()
+    started.subscribe(recorder)
+    sim.return_to_lurker()
+    await sim.wait_for_request("GET", "events", count=2)
+    await sim.wait_for_parked_pget()
+    assert recorder.of(PresenceUpdated) == []
+    assert started._me.on_event("presence", "completed", None) is False  # not a resource event
+
+
+async def test_a_failed_re_read_is_logged_and_the_next_change_read(
+    reading: tuple[UcwaClient, Recorder], sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, recorder = reading
+    sim.fail_next("GET", "me/presence", status=500, code="ServiceFailure")
+    sim.set_device_presence("Busy")
+    await sim.wait_for_request("GET", "presence")
+    await sim.wait_for_parked_pget()
+    assert "Could not re-read the user's presence: 500 ServiceFailure" in caplog.text
+    sim.set_device_presence("Away")
+    assert (await recorder.wait_for_nth(PresenceUpdated, 2)).presence == Presence("Away", "Away")
+    assert await client.get_presence() == Presence("Away", "Away")
+
+
+async def test_a_re_read_after_the_link_went_is_quiet(
+    reading: tuple[UcwaClient, Recorder], sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, recorder = reading
+    sim.return_to_lurker()
+    await recorder.wait_for_nth(PresenceUpdated, 2)
+    await client._me.changed("presence")  # the link went with `deleted`
+    assert "Not re-reading: The server does not offer presence" in caplog.text
+    assert "WARNING" not in caplog.text
+
+
+async def test_a_re_read_never_raises(
+    reading: tuple[UcwaClient, Recorder], sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A re-read runs inside the event dispatch: whatever fails is logged, never raised."""
+    client, _recorder = reading
+    client._me._resources["note"].parse = _broken
+    await client._me.changed("note")
+    assert "Unexpected error while re-reading the user's note" in caplog.text
+    assert "a parser bug" in caplog.text
+
+
+def _broken(_data: object) -> Note:
+    raise RuntimeError("a parser bug")

@@ -50,8 +50,10 @@ class _Resource[T]:
     """`wanted` as it was when the cached value was read (or embedded in an event)."""
     started: int = 0
     finished: int = 0
-    """Reads started and the number of the last one that finished: a caller that waited for
-    the lock takes the answer of a read that started after it asked."""
+    """Reads started and the number of the last one that succeeded."""
+    in_flight: bool = False
+    reading: int = -1
+    """`wanted` as it was when the last read started."""
     interested: bool = False
     """Someone asked for it: only then do link-only events cost a GET."""
     reads: int = 0
@@ -110,14 +112,25 @@ class MyPresence:
         return await self._read(resource)
 
     async def _read(self, resource: _Resource[Any]) -> Any:
-        """GET the resource; callers that meet at the lock share one read (and its answer)."""
-        asked = resource.started
+        """GET the resource; callers that meet at the lock share one read (and its answer).
+
+        A caller takes the answer of the read in flight when nothing changed since it began
+        (concurrent first reads cost one GET), else that of a read started after it asked.
+        """
+        if resource.in_flight and resource.reading == resource.wanted:
+            enough = resource.started
+        else:
+            enough = resource.started + 1
         async with resource.lock:
-            if resource.finished > asked and resource.value is not None:
+            if resource.finished >= enough and resource.value is not None:
                 return resource.value
             resource.started += 1
             number, version = resource.started, resource.wanted
-            response = await self._send("GET", resource.rel)
+            resource.reading, resource.in_flight = version, True
+            try:
+                response = await self._send("GET", resource.rel)
+            finally:
+                resource.in_flight = False
             resource.reads += 1
             resource.finished = number
             value = resource.parse(response.json())
@@ -205,8 +218,8 @@ class MyPresence:
             self._store(state, state.parse(resource), state.wanted)
             return False
         if kind == "added":
-            # The application left lurker mode: nothing changed that a fresh value missed.
-            return state.interested and not state.fresh
+            # The application left lurker mode: a value read since (or being read) is current.
+            return state.interested and not state.fresh and not state.in_flight
         state.wanted += 1
         return state.interested
 
