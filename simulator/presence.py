@@ -261,7 +261,7 @@ class MeHandlers:
         message = call.input().get("message", "")
         if not isinstance(message, str):
             raise invalid_parameter("message")
-        self.pool.presence.personal_note = message.strip()
+        self.pool.presence.personal_note = message if message.strip() else ""
         publish(self.pool, ("note",))
         return empty_reply()
 
