@@ -581,9 +581,10 @@ Notes:
   values; every other header value is a string. Header values are stripped of trailing blanks.
 - Lines consisting only of `.` (AuthenticationInUCWA.md elides headers that way) are dropped;
   such messages carry `"headers_elided": true` in `http`.
-- The event samples of the `*_ref` pages ("Events / Updated" etc.) are not fenced in the pages;
-  they are taken from the line "Sample of returned event data." to the closing brace, with
-  `"http": null`.
+- The event samples of the `*_ref` pages ("Events / Updated" etc.) are mostly not fenced in the
+  pages; they are taken from the line "Sample of returned event data." to the closing brace, with
+  `"http": null`. Where a page fences them (presence_ref.md), the fence is taken, under the same
+  section name.
 - Multipart (batch) samples are kept only as verbatim `.txt` files: they are `multipart/batching`
   messages, not JSON. The page text is reproduced as is (including the `<BR>` line breaks of
   `batch_ref.md` and the `?` lines and `{{ ... }}` placeholders of `BatchingRequests.md`).
