@@ -21,6 +21,7 @@ from .api import (
     ApplicationRestored,
     AuthenticationFailed,
     ConversationLog,
+    ConversationLogsAdded,
     MissedItems,
     MissedItemsUpdated,
     PhoneAudioInvitationEvent,
@@ -281,7 +282,7 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             return  # the first refresh reads everything anyway
         elif isinstance(event, MissedItemsUpdated):
             self.async_set_updated_data(replace(data, missed_items=event.missed_items))
-        else:  # ConversationLogsAdded: the client decides what is new, once, for everyone
+        elif isinstance(event, ConversationLogsAdded):  # the client decides what is new, once
             if data.conversation_logs is None:
                 # History came back: re-read it all (and withdraw the repair issue).
                 self.config_entry.async_create_task(

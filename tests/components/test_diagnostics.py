@@ -119,6 +119,8 @@ async def test_diagnostics_session(
         "missed_items_reads": counts["GET missedItems"],
         "log_list_reads": counts["GET conversationLogs"],
         "re_reads": 0,
+        "presence_reads": 0,  # presence and note are read by the entities that show them
+        "note_reads": 0,
     }
 
     # A missed call: one re-read of counters and list, pushed by the event channel.
