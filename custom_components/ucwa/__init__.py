@@ -6,20 +6,13 @@ from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers import config_validation as cv
 
 from .const import CONF_ENDPOINT_ID, DOMAIN
-from .coordinator import (
-    UcwaConfigEntry,
-    UcwaCoordinator,
-    application_issue_id,
-    build_client,
-    default_phone_number,
-    history_issue_id,
-    session_down_issue_id,
-)
+from .coordinator import UcwaConfigEntry, UcwaCoordinator, build_client, default_phone_number
 from .errors import async_setup_error_logging
 from .intent import async_setup_intents
+from .issues import async_delete_issues
 from .services import async_setup_services
 
 if TYPE_CHECKING:
@@ -77,6 +70,4 @@ async def async_unload_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> boo
 
 async def async_remove_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> None:
     """Forget the entry's repair issues: nobody can act on them once the account is removed."""
-    ir.async_delete_issue(hass, DOMAIN, application_issue_id(entry.entry_id))
-    ir.async_delete_issue(hass, DOMAIN, history_issue_id(entry.entry_id))
-    ir.async_delete_issue(hass, DOMAIN, session_down_issue_id(entry.entry_id))
+    async_delete_issues(hass, entry.entry_id)

@@ -11,9 +11,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .api import (
@@ -42,14 +40,16 @@ from .const import (
     CONVERSATION_LOG_LIMIT,
     DOMAIN,
     EVENT_PHONE_AUDIO_INVITATION,
-    ISSUE_APPLICATION_REFUSED,
-    ISSUE_CONVERSATION_HISTORY,
-    ISSUE_SESSION_DOWN,
     LOGGER,
     SAFETY_POLL_INTERVAL,
-    SESSION_DOWN_ISSUE_AFTER,
 )
-from .errors import api_error_text
+from .errors import api_error_placeholders
+from .issues import (
+    SessionDownWatch,
+    async_create_application_issue,
+    async_delete_application_issue,
+    async_update_history_issue,
+)
 
 type UcwaConfigEntry = ConfigEntry[UcwaCoordinator]
 type NewLogsListener = Callable[[tuple[ConversationLog, ...]], None]
@@ -94,13 +94,6 @@ def is_capability_missing(err: UcwaError) -> bool:
     return isinstance(err, UcwaApiError) and err.subcode in _HISTORY_SUBCODES
 
 
-def capability_reason(err: UcwaError) -> str:
-    """Say in a few words why a capability is missing (the link rel, or UCWA's code/subcode)."""
-    if isinstance(err, UcwaApiError):
-        return api_error_text(err)
-    return str(err)
-
-
 def _newest_first(logs: dict[str, ConversationLog]) -> tuple[ConversationLog, ...]:
     ordered = sorted(logs.values(), key=lambda log: log.creation_time or _NO_TIME, reverse=True)
     return tuple(ordered[:CONVERSATION_LOG_LIMIT])
@@ -123,13 +116,13 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
         self.client = client
         self._new_logs_listeners: list[NewLogsListener] = []
         self.call_back_tracker = CallBackTracker(hass, self.async_update_listeners)
-        self._cancel_session_down: Callable[[], None] | None = None
+        self._session_down = SessionDownWatch(hass, entry)
 
     async def _async_setup(self) -> None:
         """Start the UCWA session: sign in, create the application and open the event channel."""
         self.config_entry.async_on_unload(self.client.subscribe(self._async_handle_event))
         self.config_entry.async_on_unload(self.call_back_tracker.async_cancel)
-        self.config_entry.async_on_unload(self._async_session_back)
+        self.config_entry.async_on_unload(self._session_down.async_stop)
         try:
             await self.client.start()
         except UcwaError as err:
@@ -154,8 +147,8 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
                 missed_items, unavailable[MISSED_ITEMS] = None, err
         except UcwaError as err:
             raise self._translate_error(err) from err
-        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
-        self._async_update_history_issue(unavailable)
+        async_delete_application_issue(self.hass, self.config_entry.entry_id)
+        async_update_history_issue(self.hass, self.config_entry, unavailable)
         conversation_logs = (
             None if logs is None else _newest_first({log.log_id: log for log in logs})
         )
@@ -177,35 +170,10 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             unavailable[CONVERSATION_LOGS] = err
             return None
 
-    @callback
-    def _async_update_history_issue(self, unavailable: dict[str, UcwaError]) -> None:
-        """Tell the user which capability the server withholds, or withdraw the issue."""
-        issue_id = history_issue_id(self.config_entry.entry_id)
-        if not unavailable:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-            return
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_CONVERSATION_HISTORY,
-            translation_placeholders={
-                "entry_title": self.config_entry.title,
-                "capability": ", ".join(sorted(unavailable)),
-                "error": "; ".join(capability_reason(err) for err in unavailable.values()),
-            },
-        )
-
     @property
     def _current_data(self) -> UcwaData | None:
         """The data, or None before the first refresh (the base class types it as always set)."""
         return self.data
-
-    @property
-    def _issue_id(self) -> str:
-        return application_issue_id(self.config_entry.entry_id)
 
     def _translate_error(self, err: UcwaError) -> Exception:
         """Map a client error to what Home Assistant expects from a coordinator."""
@@ -232,18 +200,7 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
     @callback
     def async_create_application_issue(self, err: UcwaApplicationError) -> None:
         """Tell the user the server refuses an application for us; only they can fix that."""
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key=ISSUE_APPLICATION_REFUSED,
-            translation_placeholders={
-                **api_error_placeholders(err),
-                "entry_title": self.config_entry.title,
-            },
-        )
+        async_create_application_issue(self.hass, self.config_entry, err)
 
     @callback
     def async_add_new_logs_listener(self, listener: NewLogsListener) -> Callable[[], None]:
@@ -266,13 +223,13 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             if isinstance(event.cause, UcwaApplicationError):
                 self.async_create_application_issue(event.cause)
             self._async_session_lost(event.error)
-            self._async_watch_session_down(event.error)
+            self._session_down.async_start(event.error)
         elif isinstance(event, AuthenticationFailed):
             # The client stopped its channel rather than fail sign-ins towards a lockout.
             self._async_session_lost(event.error)
             self.config_entry.async_start_reauth(self.hass)
         elif isinstance(event, ApplicationRestored):
-            self._async_session_back()
+            self._session_down.async_stop()
             # The counters and logs may have changed while the channel was gone.
             self.config_entry.async_create_task(
                 self.hass, self.async_refresh(), f"{DOMAIN} re-sync after the session came back"
@@ -313,45 +270,6 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             LOGGER.info("The UCWA session was lost, entities are unavailable: %s", error)
             self.last_update_success = False
             self.async_update_listeners()
-
-    @callback
-    def _async_watch_session_down(self, error: str) -> None:
-        """Raise a repair issue if the session stays down, whatever broke the event channel.
-
-        The client keeps trying with back-off and reports `ApplicationRestored` when it is back;
-        a channel that failed for SESSION_DOWN_ISSUE_AFTER deserves more than unavailable entities.
-        """
-        if self._cancel_session_down is not None:
-            return  # already watching this outage
-
-        @callback
-        def _async_still_down(_now: datetime) -> None:
-            self._cancel_session_down = None
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                session_down_issue_id(self.config_entry.entry_id),
-                is_fixable=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key=ISSUE_SESSION_DOWN,
-                translation_placeholders={
-                    "entry_title": self.config_entry.title,
-                    "minutes": str(int(SESSION_DOWN_ISSUE_AFTER.total_seconds() // 60)),
-                    "error": error,
-                },
-            )
-
-        self._cancel_session_down = async_call_later(
-            self.hass, SESSION_DOWN_ISSUE_AFTER, _async_still_down
-        )
-
-    @callback
-    def _async_session_back(self) -> None:
-        """Stop watching the outage and withdraw its repair issue."""
-        if self._cancel_session_down is not None:
-            self._cancel_session_down()
-            self._cancel_session_down = None
-        ir.async_delete_issue(self.hass, DOMAIN, session_down_issue_id(self.config_entry.entry_id))
 
     @property
     def call_back(self) -> CallBackStatus:
@@ -438,23 +356,3 @@ def default_phone_number(entry: ConfigEntry) -> str:
     """
     number: str = entry.options.get(CONF_PHONE_NUMBER, entry.data[CONF_PHONE_NUMBER])
     return number
-
-
-def application_issue_id(entry_id: str) -> str:
-    """Return the id of an entry's "server refuses an application" repair issue."""
-    return f"{ISSUE_APPLICATION_REFUSED}_{entry_id}"
-
-
-def session_down_issue_id(entry_id: str) -> str:
-    """Return the id of an entry's "the session stays down" repair issue."""
-    return f"{ISSUE_SESSION_DOWN}_{entry_id}"
-
-
-def history_issue_id(entry_id: str) -> str:
-    """Return the id of an entry's "server withholds conversation history" repair issue."""
-    return f"{ISSUE_CONVERSATION_HISTORY}_{entry_id}"
-
-
-def api_error_placeholders(err: UcwaApiError) -> dict[str, str]:
-    """Name the HTTP status, UCWA code and subcode in a translated message (`{error}`)."""
-    return {"error": api_error_text(err)}

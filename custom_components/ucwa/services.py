@@ -54,16 +54,9 @@ from .const import (
     SERVICE_GET_CONVERSATION_LOGS,
     SERVICE_MARK_AS_READ,
 )
-from .coordinator import (
-    CONVERSATION_LOGS,
-    UcwaConfigEntry,
-    UcwaData,
-    api_error_placeholders,
-    capability_reason,
-    default_phone_number,
-)
+from .coordinator import CONVERSATION_LOGS, UcwaConfigEntry, UcwaData, default_phone_number
 from .entity import conversation_log_attributes
-from .errors import UcwaActionError
+from .errors import UcwaActionError, api_error_placeholders, capability_reason
 
 # Only types here: every value check raises a translated ServiceValidationError in the handler.
 CONTINUE_PHONE_AUDIO_SCHEMA = vol.Schema(
