@@ -13,13 +13,21 @@ from .coordinator import UcwaConfigEntry, UcwaCoordinator, build_client, default
 from .errors import async_setup_error_logging
 from .intent import async_setup_intents
 from .issues import async_delete_issues
+from .presence_actions import async_setup_presence_services
 from .services import async_setup_services
 
 if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
     from homeassistant.helpers.typing import ConfigType
 
-PLATFORMS: list[Platform] = [Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.TEXT,
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -28,6 +36,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions, once, whether or not an entry is loaded."""
     async_setup_error_logging()
     async_setup_services(hass)
+    async_setup_presence_services(hass)
     await async_setup_intents(hass)
     return True
 

@@ -1,8 +1,12 @@
-"""The data flow: the UCWA event channel pushes changes, a slow poll only re-syncs."""
+"""The data flow: the UCWA event channel pushes changes, a slow poll only re-syncs.
+
+Presence and note are read once, at the first refresh, and then only pushed: the safety poll
+leaves them to the events (the client re-reads both itself after a replaced application).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -14,6 +18,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
+from ._contract import Note, NoteUpdated, Presence, PresenceUpdated, get_note, get_presence
 from .api import (
     ApplicationLost,
     ApplicationRestored,
@@ -58,6 +63,11 @@ _NO_TIME = datetime.min.replace(tzinfo=UTC)
 
 MISSED_ITEMS: Final = "missedItems"
 CONVERSATION_LOGS: Final = "conversationLogs"
+PRESENCE: Final = "presence"
+NOTE: Final = "note"
+# The capabilities of the conversation history, which its repair issue names; presence and note
+# have none (they come with makeMeAvailable, which the integration always sends).
+_HISTORY: Final = (MISSED_ITEMS, CONVERSATION_LOGS)
 # What a pool answers when the account's conversation history lives in an Exchange mailbox it cannot
 # use (conversationLogs_ref.md, ErrorSubcode_ref.md): the capability is missing, not the server.
 _HISTORY_SUBCODES = frozenset({"InvalidExchangeServerVersion", "ExchangeTimeout"})
@@ -65,7 +75,7 @@ _HISTORY_SUBCODES = frozenset({"InvalidExchangeServerVersion", "ExchangeTimeout"
 
 @dataclass(frozen=True, slots=True)
 class UcwaData:
-    """What the entities show: the missed-items counters and the newest conversation logs.
+    """What the entities show: the missed-items counters, the newest logs, presence and note.
 
     A capability the server does not give this account (no link, or Exchange refusing) is None,
     and `unavailable` says why, keyed by the UCWA link rel; the entities it feeds are unavailable
@@ -75,6 +85,8 @@ class UcwaData:
     missed_items: MissedItems | None
     conversation_logs: tuple[ConversationLog, ...] | None
     """Newest first, at most CONVERSATION_LOG_LIMIT."""
+    presence: Presence | None = None
+    note: Note | None = None
     unavailable: dict[str, UcwaError] = field(default_factory=dict, compare=False)
 
     @property
@@ -92,6 +104,25 @@ def is_capability_missing(err: UcwaError) -> bool:
     if isinstance(err, UcwaLinkNotOfferedError):
         return True
     return isinstance(err, UcwaApiError) and err.subcode in _HISTORY_SUBCODES
+
+
+async def _read_capability[T](
+    rel: str, read: Awaitable[T], unavailable: dict[str, UcwaError]
+) -> T | None:
+    """Await a read; None (and the reason in `unavailable`) when the server withholds it."""
+    try:
+        return await read
+    except UcwaError as err:
+        if not is_capability_missing(err):
+            raise
+        unavailable[rel] = err
+        return None
+
+
+def _offered(data: UcwaData, rel: str, **changes: Any) -> UcwaData:
+    """Return the data with a capability's new value, no longer listed as withheld."""
+    unavailable = {key: err for key, err in data.unavailable.items() if key != rel}
+    return replace(data, **changes, unavailable=unavailable)
 
 
 def _newest_first(logs: dict[str, ConversationLog]) -> tuple[ConversationLog, ...]:
@@ -145,14 +176,32 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
                 if not is_capability_missing(err):
                     raise
                 missed_items, unavailable[MISSED_ITEMS] = None, err
+            presence, note = await self._async_read_presence(unavailable)
         except UcwaError as err:
             raise self._translate_error(err) from err
         async_delete_application_issue(self.hass, self.config_entry.entry_id)
-        async_update_history_issue(self.hass, self.config_entry, unavailable)
+        async_update_history_issue(
+            self.hass,
+            self.config_entry,
+            {rel: err for rel, err in unavailable.items() if rel in _HISTORY},
+        )
         conversation_logs = (
             None if logs is None else _newest_first({log.log_id: log for log in logs})
         )
-        return UcwaData(missed_items, conversation_logs, unavailable)
+        return UcwaData(missed_items, conversation_logs, presence, note, unavailable)
+
+    async def _async_read_presence(
+        self, unavailable: dict[str, UcwaError]
+    ) -> tuple[Presence | None, Note | None]:
+        """Read presence and note the first time; a re-sync keeps what the events pushed."""
+        if (data := self._current_data) is not None:
+            unavailable.update(
+                (rel, err) for rel, err in data.unavailable.items() if rel in (PRESENCE, NOTE)
+            )
+            return data.presence, data.note
+        presence = await _read_capability(PRESENCE, get_presence(self.client), unavailable)
+        note = await _read_capability(NOTE, get_note(self.client), unavailable)
+        return presence, note
 
     async def _async_read_logs(
         self, unavailable: dict[str, UcwaError]
@@ -214,7 +263,7 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
         return remove_listener
 
     @callback
-    def _async_handle_event(self, event: UcwaEvent) -> None:
+    def _async_handle_event(self, event: UcwaEvent | PresenceUpdated | NoteUpdated) -> None:
         """Apply one event from the client's event channel, in the order they came."""
         if isinstance(event, PhoneAudioInvitationEvent):
             self.hass.bus.async_fire(EVENT_PHONE_AUDIO_INVITATION, self._invitation_data(event))
@@ -238,6 +287,11 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             return  # the first refresh reads everything anyway
         elif isinstance(event, MissedItemsUpdated):
             self.async_set_updated_data(replace(data, missed_items=event.missed_items))
+        elif isinstance(event, PresenceUpdated):
+            # Also the first presence after the server withheld it (an `added` event).
+            self.async_set_updated_data(_offered(data, PRESENCE, presence=event.presence))
+        elif isinstance(event, NoteUpdated):
+            self.async_set_updated_data(_offered(data, NOTE, note=event.note))
         else:  # ConversationLogsAdded: the client decides what is new, once, for everyone
             if data.conversation_logs is None:
                 # History came back: re-read it all (and withdraw the repair issue).

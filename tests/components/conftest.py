@@ -17,7 +17,14 @@ from homeassistant.const import (
     MAJOR_VERSION as HA_MAJOR,
     MINOR_VERSION as HA_MINOR,
 )
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.core import (
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    State,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
@@ -25,6 +32,7 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator  # type: ignore[import-untyped,unused-ignore]
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.ucwa._contract import Note, Presence
 from custom_components.ucwa.api import ConversationLog, MissedItems, UcwaEvent
 from custom_components.ucwa.const import (
     CONF_DISCOVERY_URL,
@@ -206,15 +214,18 @@ def mock_client() -> Generator[MagicMock]:
         client.get_conversation_logs.return_value = [log]
         client.refresh_conversation_logs.return_value = []
         client.get_missed_items.return_value = missed
+        # Presence and note as presence_ref.md's and note_ref.md's samples have them.
+        client.get_presence = AsyncMock(return_value=Presence("Online", "Off Work"))
+        client.get_note = AsyncMock(return_value=Note("Heads down today", "Personal"))
+        client.set_availability = AsyncMock(return_value=None)
+        client.reset_availability = AsyncMock(return_value=None)
+        client.set_note = AsyncMock(return_value=None)
         client.subscribe.return_value = lambda: None
         yield client
 
 
-@pytest.fixture
-async def mock_loaded_entry(
-    hass: HomeAssistant, mock_client: MagicMock
-) -> AsyncGenerator[MockConfigEntry]:
-    """Return an entry set up with the mocked client (no simulator)."""
+async def async_setup_mock_entry(hass: HomeAssistant, *, loads: bool = True) -> MockConfigEntry:
+    """Set an entry up with the mocked client (the test patches what it serves first)."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="alice@contoso.com",
@@ -223,8 +234,17 @@ async def mock_loaded_entry(
         entry_id=ENTRY_ID,
     )
     entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert await hass.config_entries.async_setup(entry.entry_id) is loads
     await hass.async_block_till_done()
+    return entry
+
+
+@pytest.fixture
+async def mock_loaded_entry(
+    hass: HomeAssistant, mock_client: MagicMock
+) -> AsyncGenerator[MockConfigEntry]:
+    """Return an entry set up with the mocked client (no simulator)."""
+    entry = await async_setup_mock_entry(hass)
     assert entry.state is ConfigEntryState.LOADED
     yield entry
     await hass.config_entries.async_unload(entry.entry_id)
@@ -235,20 +255,24 @@ async def ws_call(
     hass_ws_client: WebSocketGenerator,
     service: str,
     data: dict[str, Any],
+    *,
+    domain: str = DOMAIN,
 ) -> dict[str, Any]:
     """Call an action as the frontend does and return the websocket result message.
 
     The websocket API reports validation errors as the UI shows them (service_validation_error,
-    invalid_format), which the REST API of 2025.4 does not.
+    invalid_format), which the REST API of 2025.4 does not. The response is asked for when the
+    action gives one; entity actions (`domain="select"`) take `entity_id` in `data`.
     """
     client = await hass_ws_client(hass)
     await client.send_json_auto_id(
         {
             "type": "call_service",
-            "domain": DOMAIN,
+            "domain": domain,
             "service": service,
             "service_data": data,
-            "return_response": service != "mark_as_read",
+            "return_response": hass.services.supports_response(domain, service)
+            is not SupportsResponse.NONE,
         }
     )
     result: dict[str, Any] = await client.receive_json()
