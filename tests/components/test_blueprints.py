@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import json
 from pathlib import Path
 import shutil
 from typing import Any
+from unittest.mock import MagicMock
 
 from homeassistant.components import conversation
 from homeassistant.const import STATE_UNAVAILABLE
@@ -17,9 +19,11 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     async_mock_service,
 )
 
+from custom_components.ucwa._contract import Presence, PresenceUpdated
+from custom_components.ucwa.const import DOMAIN
 from simulator import Simulator
 
-from .conftest import wait_for_state
+from .conftest import async_setup_mock_entry, capture_subscribers, wait_for_state
 
 BLUEPRINTS = Path(__file__).parents[2] / "blueprints" / "automation" / "ucwa"
 EVENT = "event.alice_contoso_com_conversation"
@@ -67,7 +71,9 @@ def test_every_blueprint_has_its_raw_source_url() -> None:
     """The import badge and the blueprint's `source_url` point at the raw file on main."""
     names = sorted(path.name for path in BLUEPRINTS.glob("*.yaml"))
     assert names == [
+        "busy_light.yaml",
         "call_back_when_home.yaml",
+        "do_not_disturb_while.yaml",
         "notify_missed_conversation.yaml",
         "voice_call_back.yaml",
     ]
@@ -333,3 +339,167 @@ async def test_no_call_back_for_an_old_missed_call(
 
     assert callbacks_sent(simulator) == []
     assert any(r.route != "continuePhoneAudio" for r in simulator.requests)
+
+
+# Busy light --------------------------------------------------------------------------------------
+
+ON_A_CALL = "binary_sensor.alice_contoso_com_on_a_call"
+PRESENCE = "sensor.alice_contoso_com_presence"
+LIGHT = "light.busy_light"
+SWITCH = "switch.busy_sign"
+
+
+@pytest.fixture
+async def busy_light(hass: HomeAssistant) -> None:
+    """Set up a real light (with colour) and a real switch: template entities doing nothing else."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(
+        hass,
+        "template",
+        {
+            "template": [
+                {
+                    "light": [{"name": "Busy light", "turn_on": [], "turn_off": [], "set_rgb": []}],
+                    "switch": [{"name": "Busy sign", "turn_on": [], "turn_off": []}],
+                }
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+def emit(mock_client: MagicMock) -> Callable[[object], None]:
+    """Hand the coordinator the presence events a server would push."""
+    return capture_subscribers(mock_client)  # type: ignore[return-value]
+
+
+def push(emit: Callable[[object], None], *presence: str | None) -> None:
+    emit(PresenceUpdated(Presence(*presence)))
+
+
+@pytest.mark.usefixtures("busy_light")
+async def test_busy_light_follows_calls(
+    hass: HomeAssistant, emit: Callable[[object], None]
+) -> None:
+    """On, in red, while on a call; off after; an outage leaves it as it is."""
+    await async_setup_mock_entry(hass)
+    await use_blueprint(
+        hass, "busy_light.yaml", on_a_call=ON_A_CALL, light=LIGHT, color=[255, 0, 0]
+    )
+    assert hass.states.get(LIGHT).state != "on"  # type: ignore[union-attr]
+
+    push(emit, "Busy", "on-the-phone")
+    await hass.async_block_till_done()
+    light = hass.states.get(LIGHT)
+    assert light is not None
+    assert light.state == "on"
+    assert light.attributes["rgb_color"] == (255, 0, 0)
+
+    push(emit, "Busy", None)  # busy, but not on a call: calls only by default
+    await hass.async_block_till_done()
+    assert hass.states.get(LIGHT).state == "off"  # type: ignore[union-attr]
+
+    push(emit, "Busy", "In a conference call")
+    await hass.async_block_till_done()
+    assert hass.states.get(LIGHT).state == "on"  # type: ignore[union-attr]
+    coordinator = hass.config_entries.async_entries(DOMAIN)[0].runtime_data
+    coordinator.async_set_update_error(Exception("outage"))  # the session is lost
+    await hass.async_block_till_done()
+    assert hass.states.get(ON_A_CALL).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert hass.states.get(LIGHT).state == "on"  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("busy_light")
+async def test_busy_light_with_presence_and_a_switch(
+    hass: HomeAssistant, emit: Callable[[object], None]
+) -> None:
+    """With the presence sensor: on while busy or in do not disturb too; a switch has no colour."""
+    await async_setup_mock_entry(hass)
+    await use_blueprint(
+        hass,
+        "busy_light.yaml",
+        on_a_call=ON_A_CALL,
+        presence=PRESENCE,
+        light=SWITCH,
+        color=[255, 0, 0],
+    )
+    for availability, activity, expected in [
+        ("DoNotDisturb", None, "on"),
+        ("Online", None, "off"),
+        ("Busy", "in-a-meeting", "on"),
+        ("Away", None, "off"),
+        ("Online", "on-the-phone", "on"),  # a call even without busy presence
+        ("IdleOnline", None, "off"),
+    ]:
+        push(emit, availability, activity)
+        await hass.async_block_till_done()
+        assert hass.states.get(SWITCH).state == expected, (availability, activity)  # type: ignore[union-attr]
+
+
+# Do not disturb while ... --------------------------------------------------------------------------
+
+SELECT = "select.alice_contoso_com_availability"
+DOOR = "input_boolean.office_door_closed"
+
+
+@pytest.fixture
+async def door(hass: HomeAssistant) -> None:
+    """Set up the office door the automation watches (an input_boolean stands in for a sensor)."""
+    assert await async_setup_component(
+        hass, "input_boolean", {"input_boolean": {"office_door_closed": {}}}
+    )
+
+
+@pytest.mark.usefixtures("door")
+async def test_do_not_disturb_while_the_door_is_closed(
+    hass: HomeAssistant, mock_client: MagicMock, emit: Callable[[object], None]
+) -> None:
+    """Door closed: do not disturb (one request); open: automatic again (one request)."""
+    await async_setup_mock_entry(hass)
+    await use_blueprint(
+        hass,
+        "do_not_disturb_while.yaml",
+        availability_select=SELECT,
+        watch=[{"trigger": "state", "entity_id": DOOR}],
+        conditions=[{"condition": "state", "entity_id": DOOR, "state": "on"}],
+    )
+    await hass.services.async_call("input_boolean", "turn_on", {"entity_id": DOOR}, blocking=True)
+    await hass.async_block_till_done()
+    assert hass.states.get(SELECT).state == "do_not_disturb"  # type: ignore[union-attr]
+    mock_client.set_availability.assert_awaited_once_with("DoNotDisturb")
+    push(emit, "DoNotDisturb", None)  # the server's confirmation
+    await hass.async_block_till_done()
+
+    await hass.services.async_call("input_boolean", "turn_off", {"entity_id": DOOR}, blocking=True)
+    await hass.async_block_till_done()
+    assert hass.states.get(SELECT).state == "automatic"  # type: ignore[union-attr]
+    mock_client.reset_availability.assert_awaited_once_with()
+    assert mock_client.set_availability.await_count == 1
+
+
+@pytest.mark.usefixtures("door")
+async def test_a_choice_made_meanwhile_stays(
+    hass: HomeAssistant, mock_client: MagicMock, emit: Callable[[object], None]
+) -> None:
+    """Chosen busy on the phone while the door was closed: opening it does not reset that."""
+    await async_setup_mock_entry(hass)
+    await use_blueprint(
+        hass,
+        "do_not_disturb_while.yaml",
+        availability_select=SELECT,
+        watch=[{"trigger": "state", "entity_id": DOOR}],
+        conditions=[{"condition": "state", "entity_id": DOOR, "state": "on"}],
+        availability="be_right_back",
+    )
+    await hass.services.async_call("input_boolean", "turn_on", {"entity_id": DOOR}, blocking=True)
+    await hass.async_block_till_done()
+    mock_client.set_availability.assert_awaited_once_with("BeRightBack")
+    push(emit, "Busy", None)  # chosen on the phone
+    await hass.async_block_till_done()
+    assert hass.states.get(SELECT).state == "busy"  # type: ignore[union-attr]
+
+    await hass.services.async_call("input_boolean", "turn_off", {"entity_id": DOOR}, blocking=True)
+    await hass.async_block_till_done()
+    assert hass.states.get(SELECT).state == "busy"  # type: ignore[union-attr]
+    mock_client.reset_availability.assert_not_awaited()

@@ -4,7 +4,7 @@ Onboarding, "Add integration" with the demo account (after a mistake the form ke
 typed), the device page, a press of "Call back last missed conversation", and the call-back status
 changing on the page, against the simulator that `scripts/develop` runs (the reference-trace
 profile). The simulator must receive exactly one continuePhoneAudio POST. Then the other doors:
-the three blueprints listed under Settings → Automations → Blueprints, an automation from the
+the five blueprints listed under Settings → Automations → Blueprints, an automation from the
 voice blueprint, and "call Bob back" typed into the Assist dialog, which must ring once more; last,
 a press the server refuses shows the translated error and leaves one warning line in Home
 Assistant's log. Debian's Chromium is driven by Playwright (`.ci/run` installs it); without a
@@ -283,7 +283,7 @@ async def call_back_from_the_device_page(page: Page, stack: Stack, shots: Path) 
 async def call_back_by_voice(page: Page, stack: Stack, bob_log_id: str) -> None:
     """List the blueprints, use the voice one, and say "call Bob back" in Assist's dialog."""
     await visit(page, f"{stack.ha_url}/config/blueprint/dashboard")
-    assert len(BLUEPRINTS) == 3
+    assert len(BLUEPRINTS) == 5
     for path in BLUEPRINTS:
         name = load_yaml_dict(str(path))["blueprint"]["name"]
         await page.get_by_text(name, exact=True).wait_for()

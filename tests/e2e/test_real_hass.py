@@ -92,7 +92,7 @@ async def _check_doors(stack: Stack, headers: dict[str, str], config: dict[str, 
     The web server on 127.0.0.1 only and without a repair issue about its configuration
     (2026.10 would raise one for `http:` YAML); Assist's dialog (assist_pipeline with a
     pipeline, conversation); automations made in the UI (automation, from automations.yaml);
-    the three blueprints, listed without a download.
+    the five blueprints, listed without a download.
     """
     assert config["recovery_mode"] is False
     assert {"frontend", "assist_pipeline", "conversation", "automation"} <= set(
@@ -108,7 +108,9 @@ async def _check_doors(stack: Stack, headers: dict[str, str], config: dict[str, 
     ]
     blueprints = await _ws(stack, headers, {"type": "blueprint/list", "domain": "automation"})
     assert {path for path in blueprints if path.startswith("ucwa/")} == {
+        "ucwa/busy_light.yaml",
         "ucwa/call_back_when_home.yaml",
+        "ucwa/do_not_disturb_while.yaml",
         "ucwa/notify_missed_conversation.yaml",
         "ucwa/voice_call_back.yaml",
     }
