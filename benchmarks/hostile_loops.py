@@ -8,7 +8,8 @@ early after 5,000 requests of the counted kind (a client without a budget would 
 tens of thousands), and the rate is then extrapolated from the time it took.
 
 The `expires_*` behaviours also make ten forced missed-items reads a second, since a token that
-expires at once costs a grant per request, not per P-GET.
+expires at once costs a grant per request, not per P-GET. For `presence` and `note` the client
+reads the resource once first: events of a resource nobody asked for cost nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ ROWS: tuple[tuple[str, str, str, int], ...] = (
     ("forbidden", "P-GET 403 forever: rediscoveries", "root", 4),
     ("missed_items", "every P-GET a missedItems event: reads", "missed_items", 10),
     ("missed_items", "every P-GET a missedItems event: lists", "logs", 10),
+    ("presence", "every P-GET a presence event: reads", "presence", 10),
+    ("note", "every P-GET a note event: reads", "note", 10),
     ("expires_zero", "expires_in 0, 10 reads/s: grants", "grant", 2),
     ("expires_negative", "expires_in -5, 10 reads/s: grants", "grant", 2),
     ("expires_nan", "expires_in NaN, 10 reads/s: grants", "grant", 2),
@@ -56,6 +59,10 @@ async def measure(behaviour: str, key: str, seconds: float) -> tuple[int, float,
         client = loop_client(pool, UcwaTimings(), request_timeout=10.0)
         try:
             await client.start()
+            if behaviour == "presence":
+                await client.get_presence()
+            elif behaviour == "note":
+                await client.get_note()
             reader = (
                 asyncio.create_task(_reads(client)) if behaviour.startswith("expires") else None
             )

@@ -68,6 +68,13 @@ PAGES: tuple[str, ...] = (
     "RootURL",
     "BatchingRequests",
     "Versioning",
+    "presence_ref",
+    "note_ref",
+    "location_ref",
+    "GetMyPresenceInformation",
+    "SetMyPresenceInformation",
+    "ResetMyPresenceInformation",
+    "ReceiveAnIM",
 )
 
 # Header-only or body-less blocks that the client parser tests use verbatim (task: 401 challenge).
@@ -75,6 +82,9 @@ VERBATIM_BLOCKS: frozenset[tuple[str, str]] = frozenset(
     {
         ("CreateAnApplication", "Step 4"),
         ("AuthenticationInUCWA", "Authentication Flow"),
+        # The application after makeMeAvailable: its JSON elides parts (`"people":{...}`), but
+        # the links of its embedded `me` are what the simulator's me is compared with.
+        ("GetMyPresenceInformation", "Step 4"),
     }
 )
 
@@ -222,8 +232,13 @@ def find_blocks(page: str, text: str) -> list[Block]:
             continue
         if line.strip() == EVENT_SAMPLE_MARKER and headings.get(2) == "Events":
             start = index + 1
-            while start < len(lines) and not lines[start].lstrip().startswith("{"):
+            while start < len(lines) and not lines[start].lstrip().startswith(("{", "```")):
                 start += 1
+            if start < len(lines) and FENCE_OPEN_RE.match(lines[start]):
+                # Some pages fence their event samples (presence_ref.md): the fence is taken
+                # as any other block, under the same "Events / <type>" section name.
+                index = start
+                continue
             end = balanced_json_end(lines, start)
             blocks.append(
                 Block(
@@ -566,9 +581,10 @@ Notes:
   values; every other header value is a string. Header values are stripped of trailing blanks.
 - Lines consisting only of `.` (AuthenticationInUCWA.md elides headers that way) are dropped;
   such messages carry `"headers_elided": true` in `http`.
-- The event samples of the `*_ref` pages ("Events / Updated" etc.) are not fenced in the pages;
-  they are taken from the line "Sample of returned event data." to the closing brace, with
-  `"http": null`.
+- The event samples of the `*_ref` pages ("Events / Updated" etc.) are mostly not fenced in the
+  pages; they are taken from the line "Sample of returned event data." to the closing brace, with
+  `"http": null`. Where a page fences them (presence_ref.md), the fence is taken, under the same
+  section name.
 - Multipart (batch) samples are kept only as verbatim `.txt` files: they are `multipart/batching`
   messages, not JSON. The page text is reproduced as is (including the `<BR>` line breaks of
   `batch_ref.md` and the `?` lines and `{{ ... }}` placeholders of `BatchingRequests.md`).

@@ -1,4 +1,4 @@
-"""The application and its user: create/get/delete, me (with phones and the parts makeMeAvailable adds), makeMeAvailable and reportMyActivity."""
+"""The application and its user: create/get/delete, me (with phones), makeMeAvailable and reportMyActivity."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import uuid
 
 from simulator.peripheral import phone_body, phone_numbers, phones_body
 from simulator.pool import Pool
+from simulator.presence import ME_RESOURCES, PREFERRED_AVAILABILITY, me_event, publish
 import simulator.representations as rep
 from simulator.state import Application, EventChannel
 from simulator.wire import (
@@ -25,9 +26,6 @@ from simulator.wire import (
 SIGN_IN_MODALITIES = {"messaging": "Messaging", "phoneaudio": "PhoneAudio"}
 OTHER_MODALITIES = frozenset(
     {"audio", "video", "applicationsharing", "datacollaboration", "panoramicvideo"}
-)
-PREFERRED_AVAILABILITY = frozenset(
-    {"Online", "Busy", "DoNotDisturb", "BeRightBack", "Away", "Offwork"}
 )
 MESSAGE_FORMATS = frozenset({"Plain", "Html"})
 AUDIO_PREFERENCES = frozenset({"PhoneAudio", "VoipAudio"})
@@ -62,7 +60,8 @@ class Availability:
 
     modalities: list[str]
     formats: list[str]
-    sign_in_as: str
+    sign_in_as: str | None
+    """None when the client sent no signInAs: the user's availability is left as it is."""
     audio: str
     number: str | None
 
@@ -91,8 +90,8 @@ def parse_availability(values: dict[str, Any], country_code: str) -> Availabilit
     formats = values.get("supportedmessageformats", ["Plain"])
     if not isinstance(formats, list) or not set(formats) <= MESSAGE_FORMATS:
         raise invalid_parameter("supportedMessageFormats")
-    sign_in_as = values.get("signinas", "Online")
-    if sign_in_as not in PREFERRED_AVAILABILITY:
+    sign_in_as = values.get("signinas")
+    if sign_in_as is not None and sign_in_as not in PREFERRED_AVAILABILITY:
         raise invalid_parameter("signInAs")
     audio = values.get("audiopreference", "VoipAudio")
     if audio not in AUDIO_PREFERENCES:
@@ -101,9 +100,7 @@ def parse_availability(values: dict[str, Any], country_code: str) -> Availabilit
     number = (
         normalise_phone("phoneNumber", phone, country_code) if phone not in (None, "") else None
     )
-    return Availability(
-        modalities, [str(item) for item in formats], str(sign_in_as), str(audio), number
-    )
+    return Availability(modalities, [str(item) for item in formats], sign_in_as, str(audio), number)
 
 
 class ApplicationHandlers:
@@ -172,21 +169,13 @@ class ApplicationHandlers:
         """Sign the application out; a held P-GET is released with 404 ApplicationNotFound."""
         assert app is not None
         self.pool.remove_app(app)
+        publish(self.pool, ("presence",))  # one endpoint fewer
         return empty_reply()
 
     async def get_me(self, call: Call, app: Application | None, _: dict[str, str]) -> Reply:
         """Return the user resource of this application."""
         assert app is not None
         return json_reply(200, rep.me_body(self.pool.hrefs(app), app, self.pool.user))
-
-    async def get_me_part(
-        self, call: Call, app: Application | None, params: dict[str, str]
-    ) -> Reply:
-        """Presence, note or location: they exist only once makeMeAvailable (MeDashboard.md)."""
-        assert app is not None
-        if not app.available:
-            raise UcwaReplyError(404, "NotFound")
-        return json_reply(200, rep.ME_PARTS[params["part"]](self.pool.hrefs(app), app))
 
     async def get_phones(
         self, call: Call, app: Application | None, params: dict[str, str]
@@ -204,7 +193,13 @@ class ApplicationHandlers:
     async def post_make_me_available(
         self, call: Call, app: Application | None, _: dict[str, str]
     ) -> Reply:
-        """Leave lurker mode: me gains presence/note/location, communication gets the modalities."""
+        """Leave lurker mode: me gains presence/note/location, communication gets the modalities.
+
+        The events follow the reference's own trace (ReceiveAnIM.md step 7): me updated, then
+        presence, note and location added (sender me), then communication updated. A signInAs
+        sets the user's manual availability (simulator.presence): a client that sends one
+        claims the user's availability, whatever the user does elsewhere.
+        """
         assert app is not None
         if app.available:
             raise UcwaReplyError(
@@ -213,32 +208,40 @@ class ApplicationHandlers:
                 "AlreadyExists",
                 "Multiple invocations of this operation is not valid.",
             )
-        wanted = parse_availability(call.input(), self.pool.config.country_code)
+        pool = self.pool
+        wanted = parse_availability(call.input(), pool.config.country_code)
+        if wanted.sign_in_as is not None:
+            pool.presence.manual = wanted.sign_in_as
+        publish(pool)  # to the applications already available; this one reads it below
         app.available = True
         app.callback_number = wanted.number
         app.supported_modalities = wanted.modalities
         app.supported_message_formats = wanted.formats
-        app.sign_in_as = wanted.sign_in_as
         app.audio_preference = wanted.audio
         app.last_activity = time.monotonic()
         app.communication_etag = new_etag()
-        h = self.pool.hrefs(app)
-        communication, me = h.under("communication"), h.under("me")
-        emit = self.pool.emit
-        emit(app, "communication", communication, rep.communication_updated_event(h, app))
-        me_now = rep.me_body(h, app, self.pool.user)
-        emit(app, "me", me, rep.event(h, "me", me, "updated", me_now))
-        for rel in ("presence", "note", "location"):
-            body = rep.ME_PARTS[rel](h, app)
-            emit(app, "me", me, rep.event(h, rel, h.under(f"me/{rel}"), "added", body))
+        h = pool.hrefs(app)
+        me = h.under("me")
+        pool.emit(app, "me", me, rep.event(h, "me", me, "updated", rep.me_body(h, app, pool.user)))
+        for rel in ME_RESOURCES:
+            me_event(pool, app, rel, "added")
+        communication = rep.communication_updated_event(h, app)
+        pool.emit(app, "communication", h.under("communication"), communication)
+        publish(pool, ("presence",))  # one endpoint more: an Offline user is now Away
         return empty_reply()
 
     async def post_report_my_activity(
         self, call: Call, app: Application | None, _: dict[str, str]
     ) -> Reply:
-        """Keep an available application (and its user's presence) alive."""
+        """Note that the user is active on this application: its endpoint is Online.
+
+        It also keeps an available application alive. Only this application's endpoint
+        changes: MeDashboard.md, "only the availability of the user from the current
+        application".
+        """
         assert app is not None
         if not app.available:
             raise UcwaReplyError(409, "Conflict", "MakeMeAvailableRequired")
-        app.last_activity = time.monotonic()
+        app.last_activity = app.activity_reported = time.monotonic()
+        publish(self.pool, ("presence",))
         return empty_reply()

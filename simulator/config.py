@@ -133,7 +133,16 @@ class SimulatorConfig:
     resume_after: float | None = 10 * 60.0
     """A P-GET arriving after this much event-channel silence gets `resume` instead of `next`."""
     expiry_check_interval: float | None = None
-    """How often parked P-GETs are checked for expiry; None derives it from the expiry times."""
+    """How often parked P-GETs are checked for expiry (and presence for idle endpoints); None
+    derives it from the expiry and presence times."""
+
+    # Presence (MeDashboard.md, "Reporting activity")
+    inactive_timeout: float = 5 * 60.0
+    """An application endpoint is Online this long after its last reportMyActivity, then
+    IdleOnline (makeMeAvailable_ref.md: inactiveTimeout, default 5 minutes)."""
+    away_timeout: float = 10 * 60.0
+    """After IdleOnline this long more, the endpoint is Away. The reference names awayTimeout
+    but gives no number; 10 minutes is our choice."""
 
     # Call-back (continuePhoneAudio)
     callback_channel_grace: float = 1.0

@@ -13,7 +13,9 @@ JSON in and out. These routes sit apart from the UCWA surface and are never reco
 | `POST /_sim/expire-tokens` | | 204 |
 | `POST /_sim/drop-application` | `{"kind": "not_found" \| "expired", "app_id"?}` | `{"dropped": [ids]}` |
 | `POST /_sim/callback-outcome` | `{"status": "Success" \| "Failure", "code"?, "subcode"?,` `"message"?, "step_delay"?}` | 204 |
-| `GET /_sim/state` | | user, applications, logs, call-backs, token count, faults |
+| `POST /_sim/presence` | `{"availability": "Away" \| ... \| null, "activity"?}`: what the user's other devices publish (null: none signed in) | 204; 400 on a value not in Availability_ref.md |
+| `POST /_sim/note` | `{"message": "...", "type"?: "Personal" \| "OutOfOffice"}`: the note set on another device, or in Exchange | 204 |
+| `GET /_sim/state` | | user, presence (published, manual, other devices, note, location), applications (each endpoint's own availability), logs, call-backs, token count, faults |
 | `GET /_sim/config` | | the shape knobs: `{"profile", "absolute_hrefs", "single_link_objects",` `"embedded_events", "conversation_history", "hidden_links"}` |
 | `POST /_sim/config` | some of those knobs, e.g. `{"profile": "trace"}` or a `simulator.PROFILES` entry | 200, all knobs; 400 on an unknown knob or value (nothing changed) |
 
@@ -70,6 +72,8 @@ class Controlled(Protocol):
         self, kind: Literal["not_found", "expired"], app_id: str | None
     ) -> list[str]: ...
     def set_callback_outcome(self, outcome: CallbackOutcome) -> None: ...  # noqa: D102
+    def set_device_presence(self, availability: str | None, activity: str | None) -> None: ...  # noqa: D102
+    def set_device_note(self, message: str, kind: str) -> None: ...  # noqa: D102
     def state(self) -> dict[str, Any]: ...  # noqa: D102
 
 
@@ -187,6 +191,32 @@ async def _post_callback_outcome(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def _post_presence(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    try:
+        spec = await _read_json(request)
+        activity = spec.get("activity")
+        if activity is not None and not isinstance(activity, str):
+            return _bad("activity is a string")
+        sim.set_device_presence(spec.get("availability"), activity)
+    except (ValueError, AttributeError) as err:
+        return _bad(str(err))
+    return web.Response(status=204)
+
+
+async def _post_note(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    try:
+        spec = await _read_json(request)
+        message = spec.get("message", "")
+        if not isinstance(message, str):
+            return _bad("message is a string")
+        sim.set_device_note(message, str(spec.get("type", "Personal")))
+    except (ValueError, AttributeError) as err:
+        return _bad(str(err))
+    return web.Response(status=204)
+
+
 async def _get_state(request: web.Request) -> web.Response:
     sim = request.app[SIMULATOR]
     return web.json_response(sim.state())
@@ -223,6 +253,8 @@ def control_routes(sim: Controlled, app: web.Application) -> None:
             web.post("/_sim/expire-tokens", _post_expire_tokens),
             web.post("/_sim/drop-application", _post_drop_application),
             web.post("/_sim/callback-outcome", _post_callback_outcome),
+            web.post("/_sim/presence", _post_presence),
+            web.post("/_sim/note", _post_note),
             web.get("/_sim/state", _get_state),
             web.get("/_sim/config", _get_config),
             web.post("/_sim/config", _post_config),

@@ -14,6 +14,7 @@ from simulator.state import (
     Event,
     PhoneAudioInvitation,
     User,
+    UserPresence,
 )
 from simulator.wire import UcwaReplyError
 
@@ -31,6 +32,7 @@ class Pool:
     logs: list[ConversationLogRecord]
     applications: dict[str, Application] = field(default_factory=dict)
     callbacks: list[PhoneAudioInvitation] = field(default_factory=list)
+    presence: UserPresence = field(default_factory=UserPresence)
     counter: int = 100
 
     def hrefs(self, app: Application) -> Hrefs:
@@ -49,6 +51,10 @@ class Pool:
         app.channel.pending.append(Event(sender_rel, sender_href, body))
         if app.channel.parked is not None:
             app.channel.parked.wake("events")
+
+    def available_apps(self) -> list[Application]:
+        """Return the applications that made themselves available (they receive me's events)."""
+        return [app for app in self.applications.values() if app.available]
 
     def in_call(self, app: Application) -> bool:
         """Whether a call-back of this application is still going on."""
@@ -97,6 +103,11 @@ class Pool:
 
     def expiry_interval(self) -> float:
         """How often parked applications are judged: often enough for the shortest expiry."""
-        return self.config.expiry_check_interval or min(
-            5.0, max(0.05, min(self.config.pget_idle_expiry, self.config.activity_expiry) / 4)
+        config = self.config
+        shortest = min(
+            config.pget_idle_expiry,
+            config.activity_expiry,
+            config.inactive_timeout,
+            config.away_timeout,
         )
+        return config.expiry_check_interval or min(5.0, max(0.05, shortest / 4))

@@ -7,7 +7,6 @@ come from the simulator's state. Hrefs come from `hrefs.Hrefs` (the on-premises 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -221,34 +220,6 @@ def communication_body(h: Hrefs, app: Application) -> dict[str, Any]:
     body["_links"] = links
     body["etag"] = app.communication_etag
     return body
-
-
-def presence_body(h: Hrefs, app: Application) -> dict[str, Any]:
-    """Return the user's presence: availability and activity (MeDashboard.md, "presence")."""
-    return {
-        "rel": "presence",
-        "activity": "Available",
-        "availability": app.sign_in_as,
-        "_links": h.links(self=h.under("me/presence")),
-    }
-
-
-def note_body(h: Hrefs, app: Application) -> dict[str, Any]:
-    """Return the user's note (MeDashboard.md); the reference has no sample: only its link."""
-    return {"rel": "note", "_links": h.links(self=h.under("me/note"))}
-
-
-def location_body(h: Hrefs, app: Application) -> dict[str, Any]:
-    """Return the user's location (MeDashboard.md); no sample in the reference: only its link."""
-    return {"rel": "location", "_links": h.links(self=h.under("me/location"))}
-
-
-ME_PARTS: dict[str, Callable[[Hrefs, Application], dict[str, Any]]] = {
-    "presence": presence_body,
-    "note": note_body,
-    "location": location_body,
-}
-"""The resources makeMeAvailable adds under me, each announced by an `added` event."""
 
 
 # Events -----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The UCWA route table, in the order a client meets the resources: discovery, auth, application, events, communication, logs, call-back."""
+"""The UCWA route table, in the order a client meets the resources: discovery, auth, application, me's presence, events, communication, logs, call-back."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from simulator.discovery import DiscoveryHandlers
 from simulator.events import EventHandlers
 from simulator.logs import LogHandlers
 from simulator.peripheral import ACTIONS, LOG_ACTIONS, RESOURCES
+from simulator.presence import MeHandlers
 from simulator.routing import Route, route
 
 APP = r"/ucwa/oauth/v1/applications/(?P<app>\d+)"
@@ -27,6 +28,7 @@ class Families:
 
     discovery: DiscoveryHandlers
     application: ApplicationHandlers
+    me: MeHandlers
     events: EventHandlers
     batch: BatchHandlers
     communication: CommunicationHandlers
@@ -58,6 +60,9 @@ def _flow_routes(f: Families) -> list[Route]:
         route("makeMeAvailable", f"{APP}/communication/makeMeAvailable",
               post=a.post_make_me_available),
         route("reportMyActivity", f"{APP}/reportMyActivity", post=a.post_report_my_activity),
+        route("presence", f"{APP}/me/presence", get=f.me.get_part, post=f.me.post_presence),
+        route("note", f"{APP}/me/note", get=f.me.get_part, post=f.me.post_note),
+        route("location", f"{APP}/me/location", get=f.me.get_part, post=f.me.post_location),
         route("events", f"{APP}/events", get=f.events.get_events),
         route("batch", f"{APP}/batch", post=f.batch.post_batch),
         route("communication", f"{APP}/communication", get=c.get_communication),
@@ -91,7 +96,6 @@ def _advertised_routes(f: Families) -> list[Route]:
         route("photo", f"{APP}/photo", get=adv.get_photo),
         route("phones", f"{APP}/me/phones", get=a.get_phones),
         route("phone", rf"{APP}/me/phones/(?P<kind>work|mobile|home|other)", get=a.get_phones),
-        route("mePart", rf"{APP}/me/(?P<part>presence|note|location)", get=a.get_me_part),
         route("contactPhoto", f"{PERSON}/contactPhoto", get=adv.get_photo),
         route("contactPresence", f"{PERSON}/contactPresence", get=adv.get_contact),
         route("contact", PERSON, get=adv.get_contact),

@@ -33,6 +33,15 @@ from simulator.events import EventHandlers
 from simulator.faults import DropConnection, Faults
 from simulator.logs import LogHandlers, deliver_log
 from simulator.pool import Pool
+from simulator.presence import (
+    MeHandlers,
+    endpoint_state,
+    lurk,
+    presence_state,
+    publish,
+    set_device_note,
+    set_other_devices,
+)
 from simulator.recorder import Recorder
 import simulator.representations as rep
 from simulator.routes import Families, ucwa_routes
@@ -70,6 +79,7 @@ class Simulator:
             Families(
                 discovery=DiscoveryHandlers(self.pool.config, self.pool.user, self._token_store),
                 application=ApplicationHandlers(self.pool),
+                me=MeHandlers(self.pool),
                 events=EventHandlers(self.pool, self.recorder.notify),
                 batch=BatchHandlers(self.pool.config, self._dispatcher.dispatch),
                 communication=CommunicationHandlers(self.pool),
@@ -131,10 +141,14 @@ class Simulator:
         task.add_done_callback(self._tasks.discard)
 
     async def _expiry_loop(self) -> None:
-        """Judge parked applications on a timer: they send no request that would judge them."""
+        """Judge parked applications on a timer: they send no request that would judge them.
+
+        The same tick publishes presence when an endpoint went idle or an application ended.
+        """
         while True:
             await asyncio.sleep(self.pool.expiry_interval())
             self.pool.expire_parked()
+            publish(self.pool, ("presence",))
 
     @property
     def port(self) -> int:
@@ -266,6 +280,30 @@ class Simulator:
                     app.channel.parked.wake("expired")
         return [app.app_id for app in targets]
 
+    def set_device_presence(self, availability: str | None, activity: str | None = None) -> None:
+        """Publish the user's presence from another device (a desktop client, a desk phone).
+
+        `availability` is an Availability_ref.md member, or None when no other device is
+        signed in; `activity` defaults to the availability's own text. Available applications
+        get `presence updated` when what they read changes (simulator.presence).
+        """
+        set_other_devices(self.pool, availability, activity)
+
+    def set_device_note(self, message: str, kind: str = "Personal") -> None:
+        """Set the user's note from another device (Personal) or from Exchange (OutOfOffice)."""
+        set_device_note(self.pool, message, kind)
+
+    def return_to_lurker(self, app_id: str | None = None, *, announce: bool = True) -> list[str]:
+        """Put applications back in lurker mode, as after makeMeAvailable was never sent.
+
+        With `announce`, each gets presence, note and location `deleted` and a `me` `updated`
+        event (presence_ref.md: "the application will no longer receive the user's presence
+        updates"); without, it finds out from 409 MakeMeAvailableRequired.
+        """
+        targets = [self.applications[app_id]] if app_id is not None else self.pool.available_apps()
+        lurk(self.pool, targets, announce=announce)
+        return [app.app_id for app in targets]
+
     def set_callback_outcome(self, outcome: CallbackOutcome) -> None:
         """How the following call-backs end."""
         self.config.callback_outcome = outcome
@@ -316,9 +354,14 @@ class Simulator:
                     "acked": app.channel.acked,
                     "pending_events": len(app.channel.pending),
                     "seconds_since_activity": round(now - app.last_activity, 3),
+                    "activity_reported": app.activity_reported is not None,
+                    "endpoint_availability": endpoint_state(app, now, self.config)
+                    if app.available
+                    else None,
                 }
                 for app in self.applications.values()
             ],
+            "presence": presence_state(self.pool),
             "logs": [log_state(log) for log in self.logs],
             "callbacks": [
                 {

@@ -48,6 +48,41 @@ class User:
         return f"sip:{self.sign_in_address}"
 
 
+@dataclass(frozen=True, slots=True)
+class DevicePresence:
+    """What the user's other devices publish (a desktop client, a desk phone): `POST /_sim/presence`."""
+
+    availability: str
+    """An Availability_ref.md member."""
+    activity: str
+    """A token (`on-the-phone`, `in-a-conference`) or localized text (`Off Work`), as sent."""
+
+
+@dataclass(slots=True)
+class UserPresence:
+    """The user's presence, note and location, shared by all of the user's applications.
+
+    `simulator.presence` derives what the pool publishes from these and from each application
+    endpoint's own state (`Application.activity_reported`).
+    """
+
+    manual: str | None = None
+    """A PreferredAvailability the user chose (POST presence, or makeMeAvailable's signInAs);
+    None is automatic (ResetMyPresenceInformation.md)."""
+    other_devices: DevicePresence | None = field(
+        default_factory=lambda: DevicePresence("Online", "Available")
+    )
+    """The demo user's desktop client is signed in and active; None: no other device."""
+    personal_note: str = ""
+    out_of_office_note: str = ""
+    """Set in Exchange (`POST /_sim/note` with type OutOfOffice); shown instead of the personal
+    note while it is not empty (note_ref.md)."""
+    location: str = ""
+    published: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """What the pool last announced per resource (presence, note, location), so that an
+    `updated` event goes out only when what an application would read changed."""
+
+
 @dataclass(slots=True)
 class Recipient:
     """The other party of a logged conversation (conversationLogRecipient)."""
@@ -141,7 +176,9 @@ class Application:
     available: bool = False
     """True after makeMeAvailable: the application left lurker mode."""
     callback_number: str | None = None
-    sign_in_as: str = "Online"
+    activity_reported: float | None = None
+    """When this application last sent reportMyActivity; only it moves this endpoint's own
+    availability (MeDashboard.md), and the integration never sends it."""
     audio_preference: str = "VoipAudio"
     supported_modalities: list[str] = field(default_factory=list)
     supported_message_formats: list[str] = field(default_factory=lambda: ["Plain"])

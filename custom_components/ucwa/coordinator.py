@@ -18,7 +18,6 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from ._contract import Note, NoteUpdated, Presence, PresenceUpdated, get_note, get_presence
 from .api import (
     ApplicationLost,
     ApplicationRestored,
@@ -26,7 +25,11 @@ from .api import (
     ConversationLog,
     MissedItems,
     MissedItemsUpdated,
+    Note,
+    NoteUpdated,
     PhoneAudioInvitationEvent,
+    Presence,
+    PresenceUpdated,
     UcwaApiError,
     UcwaApplicationError,
     UcwaAuthenticationError,
@@ -119,10 +122,19 @@ async def _read_capability[T](
         return None
 
 
-def _offered(data: UcwaData, rel: str, **changes: Any) -> UcwaData:
-    """Return the data with a capability's new value, no longer listed as withheld."""
+def _withheld_after(
+    data: UcwaData, rel: str, pushed: Presence | Note | None
+) -> dict[str, UcwaError]:
+    """Return what the server withholds once an event pushed presence or note.
+
+    A value makes the capability available again (its first one after the server withheld it
+    comes by an `added` event); None means the server withdrew it (a `deleted` event: the
+    application is in lurker mode), which the entities show as unavailable, as at setup.
+    """
     unavailable = {key: err for key, err in data.unavailable.items() if key != rel}
-    return replace(data, **changes, unavailable=unavailable)
+    if pushed is None:
+        unavailable[rel] = UcwaLinkNotOfferedError(rel, "me")
+    return unavailable
 
 
 def _newest_first(logs: dict[str, ConversationLog]) -> tuple[ConversationLog, ...]:
@@ -199,8 +211,8 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
                 (rel, err) for rel, err in data.unavailable.items() if rel in (PRESENCE, NOTE)
             )
             return data.presence, data.note
-        presence = await _read_capability(PRESENCE, get_presence(self.client), unavailable)
-        note = await _read_capability(NOTE, get_note(self.client), unavailable)
+        presence = await _read_capability(PRESENCE, self.client.get_presence(), unavailable)
+        note = await _read_capability(NOTE, self.client.get_note(), unavailable)
         return presence, note
 
     async def _async_read_logs(
@@ -263,7 +275,7 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
         return remove_listener
 
     @callback
-    def _async_handle_event(self, event: UcwaEvent | PresenceUpdated | NoteUpdated) -> None:
+    def _async_handle_event(self, event: UcwaEvent) -> None:
         """Apply one event from the client's event channel, in the order they came."""
         if isinstance(event, PhoneAudioInvitationEvent):
             self.hass.bus.async_fire(EVENT_PHONE_AUDIO_INVITATION, self._invitation_data(event))
@@ -288,10 +300,13 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
         elif isinstance(event, MissedItemsUpdated):
             self.async_set_updated_data(replace(data, missed_items=event.missed_items))
         elif isinstance(event, PresenceUpdated):
-            # Also the first presence after the server withheld it (an `added` event).
-            self.async_set_updated_data(_offered(data, PRESENCE, presence=event.presence))
+            withheld = _withheld_after(data, PRESENCE, event.presence)
+            self.async_set_updated_data(
+                replace(data, presence=event.presence, unavailable=withheld)
+            )
         elif isinstance(event, NoteUpdated):
-            self.async_set_updated_data(_offered(data, NOTE, note=event.note))
+            withheld = _withheld_after(data, NOTE, event.note)
+            self.async_set_updated_data(replace(data, note=event.note, unavailable=withheld))
         else:  # ConversationLogsAdded: the client decides what is new, once, for everyone
             if data.conversation_logs is None:
                 # History came back: re-read it all (and withdraw the repair issue).

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from ._contract import Presence
+from .api import Presence
 
 # The presence sensor's states: Availability_ref.md in snake_case, and off work, which the
 # server publishes as Away with the activity `off-work` (contactPresence_ref.md's well-known

@@ -12,7 +12,6 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
-from ._contract import reset_availability, set_availability, set_note
 from .api import UcwaError, UcwaLinkNotOfferedError
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_MESSAGE, DOMAIN, MAX_NOTE_LENGTH, SERVICE_SET_NOTE
 from .coordinator import NOTE, PRESENCE, UcwaConfigEntry, UcwaData
@@ -56,9 +55,9 @@ async def async_set_availability(entry: UcwaConfigEntry, option: str) -> None:
     _require(coordinator.data, PRESENCE)
     try:
         if option == AUTOMATIC:
-            await reset_availability(coordinator.client)
+            await coordinator.client.reset_availability()
         else:
-            await set_availability(coordinator.client, PREFERRED_AVAILABILITY_OF[option])
+            await coordinator.client.set_availability(PREFERRED_AVAILABILITY_OF[option])
     except UcwaError as err:
         raise client_error(
             entry, err, "set_availability_failed", f"Setting the availability to {option}"
@@ -72,7 +71,7 @@ async def async_set_note(entry: UcwaConfigEntry, message: str) -> None:
     coordinator = entry.runtime_data
     _require(coordinator.data, NOTE)
     try:
-        await set_note(coordinator.client, message)
+        await coordinator.client.set_note(message)
     except UcwaError as err:
         # The note's text stays out of the log: it is the user's own words.
         raise client_error(entry, err, "set_note_failed", "Setting the note") from err

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from ._contract import Presence
+    from .api import Presence
     from .coordinator import UcwaConfigEntry
 
 # One choice at a time: two POSTs racing could leave the earlier one set.

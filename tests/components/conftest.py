@@ -32,8 +32,7 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator  # type: ignore[import-untyped,unused-ignore]
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.ucwa._contract import Note, Presence
-from custom_components.ucwa.api import ConversationLog, MissedItems, UcwaEvent
+from custom_components.ucwa.api import ConversationLog, MissedItems, Note, Presence, UcwaEvent
 from custom_components.ucwa.const import (
     CONF_DISCOVERY_URL,
     CONF_ENDPOINT_ID,
@@ -214,12 +213,12 @@ def mock_client() -> Generator[MagicMock]:
         client.get_conversation_logs.return_value = [log]
         client.refresh_conversation_logs.return_value = []
         client.get_missed_items.return_value = missed
-        # Presence and note as presence_ref.md's and note_ref.md's samples have them.
-        client.get_presence = AsyncMock(return_value=Presence("Online", "Off Work"))
-        client.get_note = AsyncMock(return_value=Note("Heads down today", "Personal"))
-        client.set_availability = AsyncMock(return_value=None)
-        client.reset_availability = AsyncMock(return_value=None)
-        client.set_note = AsyncMock(return_value=None)
+        client.get_presence.return_value = Presence.from_json(
+            reference_sample("presence_ref__get-json-response")
+        )
+        client.get_note.return_value = Note.from_json(
+            reference_sample("note_ref__get-json-response")
+        )
         client.subscribe.return_value = lambda: None
         yield client
 

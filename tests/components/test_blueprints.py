@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     async_mock_service,
 )
 
-from custom_components.ucwa._contract import Presence, PresenceUpdated
+from custom_components.ucwa.api import Presence, PresenceUpdated, UcwaEvent
 from custom_components.ucwa.const import DOMAIN
 from simulator import Simulator
 
@@ -369,18 +369,18 @@ async def busy_light(hass: HomeAssistant) -> None:
 
 
 @pytest.fixture
-def emit(mock_client: MagicMock) -> Callable[[object], None]:
+def emit(mock_client: MagicMock) -> Callable[[UcwaEvent], None]:
     """Hand the coordinator the presence events a server would push."""
-    return capture_subscribers(mock_client)  # type: ignore[return-value]
+    return capture_subscribers(mock_client)
 
 
-def push(emit: Callable[[object], None], *presence: str | None) -> None:
+def push(emit: Callable[[UcwaEvent], None], *presence: str | None) -> None:
     emit(PresenceUpdated(Presence(*presence)))
 
 
 @pytest.mark.usefixtures("busy_light")
 async def test_busy_light_follows_calls(
-    hass: HomeAssistant, emit: Callable[[object], None]
+    hass: HomeAssistant, emit: Callable[[UcwaEvent], None]
 ) -> None:
     """On, in red, while on a call; off after; an outage leaves it as it is."""
     await async_setup_mock_entry(hass)
@@ -412,7 +412,7 @@ async def test_busy_light_follows_calls(
 
 @pytest.mark.usefixtures("busy_light")
 async def test_busy_light_with_presence_and_a_switch(
-    hass: HomeAssistant, emit: Callable[[object], None]
+    hass: HomeAssistant, emit: Callable[[UcwaEvent], None]
 ) -> None:
     """With the presence sensor: on while busy or in do not disturb too; a switch has no colour."""
     await async_setup_mock_entry(hass)
@@ -453,7 +453,7 @@ async def door(hass: HomeAssistant) -> None:
 
 @pytest.mark.usefixtures("door")
 async def test_do_not_disturb_while_the_door_is_closed(
-    hass: HomeAssistant, mock_client: MagicMock, emit: Callable[[object], None]
+    hass: HomeAssistant, mock_client: MagicMock, emit: Callable[[UcwaEvent], None]
 ) -> None:
     """Door closed: do not disturb (one request); open: automatic again (one request)."""
     await async_setup_mock_entry(hass)
@@ -480,7 +480,7 @@ async def test_do_not_disturb_while_the_door_is_closed(
 
 @pytest.mark.usefixtures("door")
 async def test_a_choice_made_meanwhile_stays(
-    hass: HomeAssistant, mock_client: MagicMock, emit: Callable[[object], None]
+    hass: HomeAssistant, mock_client: MagicMock, emit: Callable[[UcwaEvent], None]
 ) -> None:
     """Chosen busy on the phone while the door was closed: opening it does not reset that."""
     await async_setup_mock_entry(hass)

@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (  # ty
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator  # type: ignore[import-untyped,unused-ignore]
 
-from custom_components.ucwa._contract import Note, Presence
+from custom_components.ucwa.api import Note, Presence
 from simulator import Simulator
 
 from .conftest import wait_for_state
@@ -109,10 +109,14 @@ async def test_diagnostics_session(
     assert {"conversationLogs", "missedItems", "startPhoneAudio"} <= set(
         session["links"]["communication"]
     )
-    assert "makeMeAvailable" in session["links"]["me"]
+    # me after makeMeAvailable (re-read for its presence and note links): those instead of
+    # makeMeAvailable, as MeDashboard.md has it.
+    assert {"presence", "note", "location"} <= set(session["links"]["me"])
+    assert "makeMeAvailable" not in session["links"]["me"]
     assert {"events", "batch"} <= set(session["links"]["application"])
     # What the client counts is what the pool received.
     counts = simulator.route_counts
+    assert counts["GET presence"] == counts["GET note"] == 1
     assert session["counts"] == {
         "requests": len([r for r in simulator.requests if not r.in_batch]),
         "pgets": counts["GET events"],
@@ -122,6 +126,9 @@ async def test_diagnostics_session(
         "missed_items_reads": counts["GET missedItems"],
         "log_list_reads": counts["GET conversationLogs"],
         "re_reads": 0,
+        # One read each at setup (the first refresh); events push the rest.
+        "presence_reads": counts["GET presence"],
+        "note_reads": counts["GET note"],
     }
 
     # A missed call: one re-read of counters and list, pushed by the event channel.

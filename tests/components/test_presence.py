@@ -17,16 +17,14 @@ from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import mock_restore_cache  # type: ignore[import-untyped,unused-ignore]
 
-from custom_components.ucwa._contract import (
+from custom_components.ucwa.api import (
     AVAILABILITY,
     PREFERRED_AVAILABILITY,
     Note,
     NoteUpdated,
+    PhoneAudioInvitationEvent,
     Presence,
     PresenceUpdated,
-)
-from custom_components.ucwa.api import (
-    PhoneAudioInvitationEvent,
     UcwaApiError,
     UcwaEvent,
     UcwaLinkNotOfferedError,
@@ -52,7 +50,7 @@ AVAILABILITY_SELECT = "select.alice_contoso_com_availability"
 NOTE = "text.alice_contoso_com_note"
 PRESENCE_ENTITIES = (PRESENCE, ON_A_CALL, AVAILABILITY_SELECT)
 
-type Emit = Callable[[UcwaEvent | PresenceUpdated | NoteUpdated], None]
+type Emit = Callable[[UcwaEvent], None]
 
 
 # The rules -------------------------------------------------------------------------------------
@@ -180,7 +178,7 @@ def test_availability_option(
 @pytest.fixture
 def emit(mock_client: MagicMock) -> Emit:
     """Hand the coordinator the events a server's presence and note updates cause."""
-    return capture_subscribers(mock_client)  # type: ignore[return-value]
+    return capture_subscribers(mock_client)
 
 
 def state_of(hass: HomeAssistant, entity_id: str) -> State:
@@ -254,7 +252,7 @@ async def test_pushed_presence_and_note(
     mock_client.get_presence.assert_awaited_once()
     mock_client.get_note.assert_awaited_once()
 
-    # The server's `deleted` (lurker mode again): nothing known, the option left as it was.
+    # A presence without values: unknown, the option left as it was.
     emit(PresenceUpdated(Presence(None, None)))
     emit(NoteUpdated(Note(None, None)))
     await hass.async_block_till_done()
@@ -263,6 +261,19 @@ async def test_pushed_presence_and_note(
     assert state_of(hass, AVAILABILITY_SELECT).state == "do_not_disturb"
     assert state_of(hass, NOTE).state == ""
     assert "type" not in state_of(hass, NOTE).attributes
+
+    # The server's `deleted` (lurker mode again): withdrawn, unavailable as if withheld, until
+    # the next presence it pushes.
+    emit(PresenceUpdated(None))
+    emit(NoteUpdated(None))
+    await hass.async_block_till_done()
+    for entity_id in (*PRESENCE_ENTITIES, NOTE):
+        assert state_of(hass, entity_id).state == STATE_UNAVAILABLE, entity_id
+    assert set(coordinator.data.unavailable) == {"presence", "note"}
+    emit(PresenceUpdated(Presence("Busy", None)))
+    await hass.async_block_till_done()
+    assert state_of(hass, PRESENCE).state == "busy"
+    assert state_of(hass, AVAILABILITY_SELECT).state == "busy"
     await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -7,7 +7,6 @@ count the requests the server received.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import logging
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock
@@ -19,8 +18,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator  # type: ignore[import-untyped,unused-ignore]
 
-from custom_components.ucwa._contract import Presence, PresenceUpdated
 from custom_components.ucwa.api import (
+    Presence,
+    PresenceUpdated,
     UcwaApiError,
     UcwaConnectionError,
     UcwaLinkNotOfferedError,
@@ -80,7 +80,7 @@ async def test_the_choice_then_follows_presence(
     hass: HomeAssistant, mock_client: MagicMock
 ) -> None:
     """Chosen here, confirmed by the server; then changed on the phone, then reset elsewhere."""
-    emit: Callable[[object], None] = capture_subscribers(mock_client)  # type: ignore[assignment]
+    emit = capture_subscribers(mock_client)
     entry = await async_setup_mock_entry(hass)
 
     await choose(hass, "do_not_disturb")

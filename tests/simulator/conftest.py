@@ -137,8 +137,8 @@ class Walker:
         return str(node["_links"][path[-1]]["href"])
 
     async def make_me_available(self, **body: Any) -> Response:
+        """Leave lurker mode as the integration does: no signInAs unless a test passes one."""
         payload = {
-            "signInAs": "Online",
             "supportedModalities": ["PhoneAudio", "Messaging"],
             "supportedMessageFormats": ["Plain"],
             "phoneNumber": "+14255550100",

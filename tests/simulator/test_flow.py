@@ -30,13 +30,13 @@ async def test_full_walk_from_discovery_to_call_back(sim: Simulator, walker: Wal
     assert "makeMeAvailable" not in me_links
     assert (await walker.post(walker.link("me", "reportMyActivity"))).status == 204
 
-    # The first P-GET carries the makeMeAvailable events.
+    # The first P-GET carries the makeMeAvailable events, in the order of ReceiveAnIM.md step 7.
     first = await walker.get(walker.link("events"))
     assert first.status == 200
     senders = [(s["rel"], [e["type"] for e in s["events"]]) for s in first.json["sender"]]
     assert senders == [
-        ("communication", ["updated"]),
         ("me", ["updated", "added", "added", "added"]),
+        ("communication", ["updated"]),
     ]
     next_events = first.json["_links"]["next"]["href"]
 

@@ -76,12 +76,12 @@ async def test_trace_offers_capability_links_only_after_make_me_available(
     assert (await walker.make_me_available()).status == 204
 
     batch = (await walker.get(events_href)).json
-    assert events_about(batch) == [
-        ("communication", "communication", "updated"),
+    assert events_about(batch) == [  # the order of ReceiveAnIM.md step 7
         ("me", "me", "updated"),
         ("me", "presence", "added"),
         ("me", "note", "added"),
         ("me", "location", "added"),
+        ("communication", "communication", "updated"),
     ]
     announced = find_event(batch, "communication", "updated")["_embedded"]["communication"]
     assert set(announced["_links"]) == TRACE_AT_CREATION | CAPABILITIES

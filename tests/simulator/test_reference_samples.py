@@ -76,6 +76,10 @@ MODALITY = frozenset(
 )  # ModalityType_ref
 AUDIO_PREFERENCE = frozenset({"PhoneAudio", "VoipAudio"})  # AudioPreference_ref.md
 MESSAGE_FORMAT = frozenset({"Plain", "Html"})  # the values communication_ref.md's samples use
+AVAILABILITY = words(  # Availability_ref.md
+    "Away BeRightBack Busy DoNotDisturb IdleBusy IdleOnline Offline Online"
+)
+NOTE_TYPE = frozenset({"Personal", "OutOfOffice"})  # note_ref.md ("either Personal or OutOfOffice")
 EVENT_TYPE = frozenset(  # EventChannelDetails.md, "Processing events"
     {"added", "updated", "deleted", "started", "completed"}
 )
@@ -121,6 +125,8 @@ ENUMS: dict[tuple[str, str], frozenset[str]] = {
     ("phoneAudioInvitation", "importance"): IMPORTANCE,
     ("phoneAudioInvitation", "state"): INVITATION_STATE,
     ("event", "type"): EVENT_TYPE,
+    ("presence", "availability"): AVAILABILITY,
+    ("note", "type"): NOTE_TYPE,
     ("error", "code"): ERROR_CODE,
     ("error", "subcode"): ERROR_SUBCODE,
     ("token", "token_type"): frozenset({"Bearer"}),  # AuthenticationInUCWA.md
@@ -283,6 +289,25 @@ SAMPLES: dict[str, Sample] = {
     "missedItems_ref__events-updated.json": Sample(
         "missed_items_event", "events", status=200, defective=PLACEHOLDER_EVENTS
     ),
+    "ReceiveAnIM__step-7.json": Sample("make_me_available_events", "events", profile="trace"),
+    # me's presence, note and location
+    "presence_ref__get-json-response.json": Sample("presence"),
+    "GetMyPresenceInformation__step-6.json": Sample("presence", profile="trace"),
+    "GetMyPresenceInformation__step-2.json": Sample("make_me_available", profile="trace"),
+    "presence_ref__post-json-response.json": Sample("set_presence"),
+    "SetMyPresenceInformation__step-6.json": Sample("set_presence", profile="trace"),
+    "ResetMyPresenceInformation__step-6.json": Sample("reset_presence", profile="trace"),
+    "note_ref__get-json-response.json": Sample("note"),
+    "note_ref__post-json-response.json": Sample("set_note"),
+    "location_ref__get-json-response.json": Sample("location"),
+    "location_ref__post-json-response.json": Sample("set_location"),
+    **{
+        f"{rel}_ref__events-{kind}.json": Sample(
+            "me_events", "events", status=200, defective=PLACEHOLDER_EVENTS
+        )
+        for rel in ("presence", "note", "location")
+        for kind in ("added", "updated", "deleted")
+    },
     # Conversation logs
     "conversationLogs_ref__get-json-response.json": Sample(
         "conversation_logs", defective=PLACEHOLDER_LOG
@@ -775,6 +800,23 @@ async def scenario(
         case "make_me_available_events":
             await flow.available()
             return [await flow.events()]
+        case "presence" | "note" | "location":
+            await flow.available()
+            return [await flow.get(flow.walker.link("me", name))]
+        case "set_presence":
+            await flow.available()
+            href = flow.walker.link("me", "presence")
+            return [observed(await flow.walker.post(href, {"availability": "BeRightBack"}))]
+        case "reset_presence" | "set_note":
+            await flow.available()  # an empty body: reset, and the note sample's POST has none
+            href = flow.walker.link("me", "presence" if name == "reset_presence" else "note")
+            return [observed(await flow.walker.post(href))]
+        case "set_location":
+            await flow.available()
+            href = flow.walker.link("me", "location")
+            return [observed(await flow.walker.post(href, {"location": "By the beach..."}))]
+        case "me_events":
+            return await me_events(flow)
         case "missed_items_event":
             await flow.available()
             await flow.events()
@@ -801,6 +843,21 @@ async def scenario(
         case "continue_phone_audio" | "invitation" | "callback_events":
             return await call_back(flow, name)
     raise AssertionError(f"unknown scenario {name}")
+
+
+async def me_events(flow: Flow) -> list[Observed]:
+    """Presence, note and location added (makeMeAvailable), updated (changes), deleted (lurker)."""
+    await flow.available()
+    answers = [await flow.events()]
+    walker, sim = flow.walker, flow.sim
+    sim.set_device_presence("Busy", "on-the-phone")
+    answers += await flow.events_until("presence", "updated")
+    assert (await walker.post(walker.link("me", "note"), {"message": "Heads down"})).status == 204
+    answers += await flow.events_until("note", "updated")
+    assert (await walker.post(walker.link("me", "location"), {"location": "Home"})).status == 204
+    answers += await flow.events_until("location", "updated")
+    sim.return_to_lurker()
+    return answers + await flow.events_until("location", "deleted")
 
 
 async def call_back(flow: Flow, name: str) -> list[Observed]:

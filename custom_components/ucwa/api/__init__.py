@@ -35,9 +35,19 @@ from .models import (
     parse_ucwa_datetime,
     validate_operation_id,
 )
+from .presence import (
+    AVAILABILITY,
+    PREFERRED_AVAILABILITY,
+    Note,
+    NoteUpdated,
+    Presence,
+    PresenceUpdated,
+)
 from .session_info import EventChannelState, RequestCounts, SessionError, SessionInfo
 
 __all__ = [
+    "AVAILABILITY",
+    "PREFERRED_AVAILABILITY",
     "ApplicationLost",
     "ApplicationRestored",
     "AuthenticationFailed",
@@ -47,8 +57,12 @@ __all__ = [
     "EventChannelState",
     "MissedItems",
     "MissedItemsUpdated",
+    "Note",
+    "NoteUpdated",
     "PhoneAudioCall",
     "PhoneAudioInvitationEvent",
+    "Presence",
+    "PresenceUpdated",
     "Reason",
     "RequestCounts",
     "SessionError",

@@ -21,6 +21,24 @@ from .transport import Response, Transport, is_lost
 _LOGGER = logging.getLogger(__package__)
 
 
+def make_me_available_body(config: UcwaConfig) -> dict[str, Any]:
+    """Return makeMeAvailable's input: phone audio and messaging, the call-back number, no signInAs.
+
+    signInAs would set the user's availability (PreferredAvailability_ref.md) each time an
+    application is created, turning an Away user Online in front of their colleagues. Without
+    it, and without reportMyActivity, the server counts this endpoint as inactive
+    (MeDashboard.md: activity counts only for the application that reports it).
+    """
+    body: dict[str, Any] = {
+        "supportedModalities": ["PhoneAudio", "Messaging"],
+        "supportedMessageFormats": ["Plain"],
+        "audioPreference": "PhoneAudio",
+    }
+    if config.phone_number:
+        body["phoneNumber"] = normalize_phone_number(config.phone_number)
+    return body
+
+
 @dataclass(slots=True)
 class Application:
     """The live application (application_ref.md): where it is, its events, the links it offers now."""
@@ -138,11 +156,23 @@ class Applications:
                 self.mark_lost(generation)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def request(self, method: str, owner: str, rel: str) -> Response:
+    async def request(
+        self,
+        method: str,
+        owner: str,
+        rel: str,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
+    ) -> Response:
         """Send a request to a link of the application's resources (found again if it is new)."""
 
         async def send(app: Application) -> Response:
-            return await self._transport.request(method, await self.link(app, owner, rel))
+            href = await self.link(app, owner, rel)
+            return await self._transport.request(
+                method, href, json_body=json_body, data=data, content_type=content_type
+            )
 
         return await self.with_application(send)
 
@@ -198,16 +228,10 @@ class Applications:
         AlreadyExists means an earlier call already did it. Either way me and communication may
         now offer capability links they did not (ReceiveAnIM.md), so they may be re-read once.
         """
-        body: dict[str, Any] = {
-            "signInAs": "Online",
-            "supportedModalities": ["PhoneAudio", "Messaging"],
-            "supportedMessageFormats": ["Plain"],
-            "audioPreference": "PhoneAudio",
-        }
-        if self._config.phone_number:
-            body["phoneNumber"] = normalize_phone_number(self._config.phone_number)
         try:
-            await self._transport.request("POST", href, json_body=body)
+            await self._transport.request(
+                "POST", href, json_body=make_me_available_body(self._config)
+            )
         except UcwaApiError as err:
             if (err.status, err.subcode) != (409, "AlreadyExists"):
                 raise
@@ -220,15 +244,26 @@ class Applications:
         A 409 MakeMeAvailableRequired means the server put the user back in lurker mode: me is
         re-read and makeMeAvailable sent again if me offers it.
         """
-        app = await self.ensure()
         try:
             await self.request("POST", ME, "reportMyActivity")
         except UcwaApiError as err:
             if (err.status, err.subcode) != (409, "MakeMeAvailableRequired"):
                 raise
-            app.links.changed(ME)
-            if href := await app.links.find(ME, "makeMeAvailable", self._read_resource):
-                await self._make_me_available(href, app.links)
+            await self.make_available_again()
+
+    async def make_available_again(self) -> bool:
+        """Send makeMeAvailable again after the server said 409 MakeMeAvailableRequired.
+
+        The server put the application back in lurker mode: me is re-read, and makeMeAvailable
+        sent if me offers it again. False when it does not (nothing was sent).
+        """
+        app = await self.ensure()
+        app.links.changed(ME)
+        href = await app.links.find(ME, "makeMeAvailable", self._read_resource)
+        if href is None:
+            return False
+        await self._make_me_available(href, app.links)
+        return True
 
     async def delete(self) -> None:
         """DELETE the application (close): the server frees it at once instead of timing out."""

@@ -3,30 +3,33 @@
 Each room owns one thing: `transport` the request chokepoint and error mapping, `tokens` the
 tokens per host, `hosts` and `discovery` where the pool is and which hosts are trusted,
 `application` the live application and the links it offers (`links`), `events` the event
-channel, `logs` and `history` the conversation history and its cache, `callbacks` the
-call-back and its correlation. They share one `SessionState`. The client never builds a UCWA
+channel and `dispatch` what its batches say, `logs` and `history` the conversation history and
+its cache, `callbacks` the call-back and its correlation, `me` the user's own presence and
+note. They share one `SessionState`. The client never builds a UCWA
 URL: it follows the links the server hands out.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 import contextlib
 import logging
 from typing import Any, Self
 
 import aiohttp
 
-from .application import Application, Applications
+from .application import Applications
 from .callbacks import CallBack, Invitations
 from .config import DEFAULT_USER_AGENT, UcwaConfig, UcwaTimings
+from .dispatch import Dispatch
 from .events import EventChannel, cancel
 from .exceptions import UcwaError
 from .history import DEFAULT_LOG_LIMIT, ConversationHistory
 from .hosts import HostPolicy
-from .links import COMMUNICATION, as_list, embedded
+from .links import COMMUNICATION
 from .logs import LogCache
+from .me import MyPresence
 from .models import (
     ConversationLog,
     MissedItems,
@@ -34,6 +37,7 @@ from .models import (
     PhoneAudioInvitationEvent,
     UcwaEvent,
 )
+from .presence import Note, Presence
 from .session import SessionState
 from .session_info import RequestCounts, SessionInfo
 from .transport import Transport, error_from_response
@@ -107,8 +111,16 @@ class UcwaClient:
             emit=self._emit,
         )
         self._invitations = Invitations(self._emit)
-        self._dispatch = _Dispatch(
-            self._emit, self._cache, self._history, self._invitations, self.timings
+        self._me = MyPresence(
+            self._apps, self.timings, trusted=lambda: self.events_flowing, emit=self._emit
+        )
+        self._dispatch = Dispatch(
+            self._emit,
+            self._cache,
+            self._history,
+            self._invitations,
+            me=self._me,
+            timings=self.timings,
         )
         self._channel = EventChannel(
             config,
@@ -264,6 +276,8 @@ class UcwaClient:
                 missed_items_reads=history.missed_items_reads,
                 log_list_reads=history.log_list_reads,
                 re_reads=history.re_reads,
+                presence_reads=self._me.reads("presence"),
+                note_reads=self._me.reads("note"),
             ),
         )
 
@@ -313,6 +327,38 @@ class UcwaClient:
         current = await self._history.log_request("DELETE", log, "self", lambda c: c.href)
         self._cache.remove(current.log_id)
 
+    # ------------------------------------------------------------------ presence and note
+
+    async def get_presence(self) -> Presence:
+        """Return the user's presence (availability and activity, as every device adds up).
+
+        One GET of me's `presence` link (me's links re-read once if it is not known yet); while
+        the event channel flows, later calls are answered from what events brought, at no
+        cost. `PresenceUpdated` reports every change. UcwaLinkNotOfferedError("presence",
+        "me") when the server withholds it (the application is in lurker mode).
+        """
+        return await self._me.get_presence()
+
+    async def get_note(self) -> Note:
+        """Return the user's note; cached and reported (`NoteUpdated`) like the presence."""
+        return await self._me.get_note()
+
+    async def set_availability(self, availability: str) -> None:
+        """Choose the user's availability: one POST on presence (PreferredAvailability_ref.md).
+
+        `availability` is one of PREFERRED_AVAILABILITY (ValueError before anything is sent
+        otherwise). It stays until `reset_availability`, whatever the user's devices say.
+        """
+        await self._me.set_availability(availability)
+
+    async def reset_availability(self) -> None:
+        """Let the server derive the availability again: one POST with an empty body."""
+        await self._me.reset_availability()
+
+    async def set_note(self, message: str) -> None:
+        """Publish the user's personal note: one POST on note ("" removes it)."""
+        await self._me.set_note(message)
+
     # ------------------------------------------------------------------ phone audio
 
     async def continue_phone_audio(
@@ -344,116 +390,3 @@ class UcwaClient:
         kept by operation id. Raises UcwaTimeoutError when it does not come in time.
         """
         return await self._invitations.wait_for(operation_id, timeout)
-
-
-class _RefreshBudget:
-    """A token bucket for re-reads: `refresh_burst` at once, one earned back per `refresh_interval`.
-
-    Missed calls come in twos and threes (a caller tries again, a colleague calls), so each of a
-    few events close together gets its own re-read at once; a server that never stops sending
-    them is held to one per interval.
-    """
-
-    def __init__(self, timings: UcwaTimings) -> None:
-        self._timings = timings
-        self._tokens = float(max(1, timings.refresh_burst))
-        self._stamp: float | None = None
-
-    def _refill(self) -> None:
-        now = asyncio.get_running_loop().time()
-        burst = float(max(1, self._timings.refresh_burst))
-        interval = self._timings.refresh_interval
-        if self._stamp is not None:
-            earned = (now - self._stamp) / interval if interval > 0 else burst
-            self._tokens = min(burst, self._tokens + earned)
-        self._stamp = now
-
-    def delay(self) -> float:
-        """Seconds until the next re-read may start (0: now)."""
-        self._refill()
-        return max(0.0, (1.0 - self._tokens) * self._timings.refresh_interval)
-
-    def take(self) -> None:
-        """Spend one re-read (it may start now)."""
-        self._refill()
-        self._tokens -= 1.0
-
-
-class _Dispatch:
-    """What the event channel tells the client: batches to type and route, resets, new apps.
-
-    Re-reads of missed items and the log list triggered by `missedItems` events are paced by a
-    `_RefreshBudget`: while it lasts, each event's re-read runs at once, before the next batch
-    is handled (the push latency of back-to-back missed calls); once it is spent, events share
-    one later re-read when the next one is earned, so no change goes unreported and a server
-    that sends one with every answer gets one re-read per `refresh_interval`.
-    """
-
-    def __init__(
-        self,
-        emit: Callable[[UcwaEvent], None],
-        cache: LogCache,
-        history: ConversationHistory,
-        invitations: Invitations,
-        timings: UcwaTimings,
-    ) -> None:
-        self.emit = emit
-        self._cache = cache
-        self._history = history
-        self._invitations = invitations
-        self._budget = _RefreshBudget(timings)
-        self._due: tuple[Mapping[str, Any] | None] | None = None  # the latest event's resource
-        self._later: asyncio.Task[None] | None = None
-
-    async def close(self) -> None:
-        """Cancel a re-read waiting for its turn (the client is closing)."""
-        if self._later is not None:
-            await cancel(self._later)
-            self._later = None
-
-    async def _catch_up(self, missed_items: Mapping[str, Any] | None) -> None:
-        self._budget.take()
-        await self._history.catch_up(missed_items)
-
-    async def _catch_up_later(self) -> None:
-        """Run the re-reads that came while the budget was spent, one per turn, until none is due."""
-        while self._due is not None:
-            await asyncio.sleep(self._budget.delay())
-            (missed_items,), self._due = self._due, None
-            await self._catch_up(missed_items)
-
-    async def _missed_items_changed(self, missed_items: Mapping[str, Any] | None) -> None:
-        if self._later is not None and not self._later.done():
-            self._due = (missed_items,)  # the waiting re-read will read the latest state
-            return
-        if self._budget.delay() == 0:
-            await self._catch_up(missed_items)
-            return
-        self._due = (missed_items,)
-        self._later = asyncio.create_task(self._catch_up_later(), name="ucwa re-read")
-
-    def reset(self) -> None:
-        self._cache.forget()
-
-    async def replaced(self) -> None:
-        await self._history.catch_up()
-
-    async def batch(self, batch: Mapping[str, Any], base: str, app: Application) -> None:
-        """Route one batch in the server's order; events about me/communication move links."""
-        missed_items_changed = False
-        missed_items: Mapping[str, Any] | None = None
-        for sender in as_list(batch.get("sender")):
-            if not isinstance(sender, Mapping):
-                continue
-            for event in as_list(sender.get("events")):
-                if not isinstance(event, Mapping) or not isinstance(event.get("link"), Mapping):
-                    continue
-                app.links.apply_event(sender.get("rel"), event, base)
-                rel = event["link"].get("rel")
-                if rel == "phoneAudioInvitation":
-                    self._invitations.on_event(event, base)
-                elif rel == "missedItems":
-                    missed_items_changed = True
-                    missed_items = embedded(event, "missedItems")
-        if missed_items_changed:
-            await self._missed_items_changed(missed_items)

@@ -82,7 +82,9 @@ class UcwaTimings:
     refresh_burst: int = 3
     """Re-reads of missed items and the log list that `missedItems` events may start back to
     back, so two missed calls a second apart each reach the sensors in one round trip (a
-    count, not seconds). Events beyond it wait for `refresh_interval` and share one re-read."""
+    count, not seconds). Events beyond it wait for `refresh_interval` and share one re-read.
+    Presence and note re-reads (link-only `updated` events from me) each get a budget of
+    their own with the same two numbers."""
     refresh_interval: float = 1.5
     """One re-read of the burst is earned back every this many seconds: a server that sends
     `missedItems` with every answer gets one re-read per 1.5 s once the burst is spent, and at

@@ -113,9 +113,10 @@ class ApplicationLinks:
 
         An event about `me` or `communication` itself replaces (embedded resource), stales
         (link only) or drops (`deleted`) it. A child `added` or `deleted` under one of them (me's
-        presence, a conversation) may bring or take capability links, so the sender is staled. A
-        child's `updated` (missedItems, a conversation's state) changes the child, not the
-        sender's links, and costs nothing here.
+        presence, a conversation) may bring or take capability links, so the sender is staled;
+        a deleted child's own link is gone with it (presence after lurker mode), so it is
+        forgotten at once. A child's `updated` (missedItems, a conversation's state) changes
+        the child, not the sender's links, and costs nothing here.
         """
         link = event.get("link")
         if not isinstance(link, Mapping):
@@ -134,6 +135,9 @@ class ApplicationLinks:
         elif sender_rel in _EVENT_OWNERS and kind in ("added", "deleted"):
             assert isinstance(sender_rel, str)
             self.changed(sender_rel)
+            links = self._owners[sender_rel].links
+            if kind == "deleted" and links is not None and isinstance(rel, str):
+                links.pop(rel, None)
 
     async def find(self, owner: str, rel: str, read: ResourceReader) -> str | None:
         """Return the link, re-reading the owner once if it is missing and may have changed.

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .exceptions import UcwaError
+from .presence import NoteUpdated, PresenceUpdated
 
 _DATE_RE = re.compile(r"^/Date\((-?[0-9]{1,18})([+-][0-9]{4})?\)/$")
 _INT_RE = re.compile(r"^-?[0-9]{1,18}$")
@@ -411,4 +412,6 @@ type UcwaEvent = (
     | ConversationLogsAdded
     | ApplicationLost
     | ApplicationRestored
+    | PresenceUpdated
+    | NoteUpdated
 )

@@ -103,6 +103,10 @@ class RequestCounts:
     """GETs of the conversation log list."""
     re_reads: int
     """Re-reads of counters and list after a missedItems event or a replaced application."""
+    presence_reads: int = 0
+    """GETs of the user's presence (the first read, re-reads after link-only events)."""
+    note_reads: int = 0
+    """GETs of the user's note."""
 
 
 @dataclass(frozen=True, slots=True)

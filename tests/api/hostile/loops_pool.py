@@ -3,8 +3,8 @@
 Shared by tests/api/hostile/test_loops*.py (shrunk timings, 1 s windows) and
 benchmarks/hostile_loops.py (real timings, 10 s windows). Each `Behaviour` is one server of
 issue 9's table: the event channel's P-GET answered at once and empty, with a 302, with 404
-ApplicationNotFound or 410 InactiveApplicationExpired, with 403, with a missedItems event every
-time, a body that makes the loop raise, and a token endpoint whose `expires_in` is 0, -5, NaN or
+ApplicationNotFound or 410 InactiveApplicationExpired, with 403, with a missedItems (or presence,
+or note) event every time, a body that makes the loop raise, and a token endpoint whose `expires_in` is 0, -5, NaN or
 "abc". Everything else answers like a normal pool, so what is counted is the loop's own doing.
 """
 
@@ -29,6 +29,8 @@ BEHAVIOURS = (
     "expired",
     "forbidden",
     "missed_items",
+    "presence",
+    "note",
     "expires_zero",
     "expires_negative",
     "expires_nan",
@@ -68,7 +70,7 @@ class LoopPool:
     _acks: itertools.count[int] = field(default_factory=lambda: itertools.count(2))
 
     def count(self, key: str) -> int:
-        """Return the requests of one kind so far: pget, grant, application, missed_items, logs, user, root."""
+        """Return the requests of one kind so far: pget, grant, application, missed_items, logs, me, presence, note, user, root."""
         return self.counts[key]
 
     @property
@@ -87,6 +89,8 @@ class LoopPool:
         app.router.add_get("/apps/{app}/ev", self._pget)
         app.router.add_get("/apps/{app}/missed", self._missed)
         app.router.add_get("/apps/{app}/logs", self._logs)
+        app.router.add_get("/apps/{app}/me", self._me)
+        app.router.add_get("/apps/{app}/me/{part}", self._me_part)
         app.router.add_delete("/apps/{app}", self._ok)
         return app
 
@@ -117,7 +121,12 @@ class LoopPool:
             {
                 "_links": {"self": {"href": base}, "events": {"href": f"{base}/ev?ack=1"}},
                 "_embedded": {
-                    "me": {"_links": {"makeMeAvailable": {"href": f"{base}/mma"}}},
+                    "me": {
+                        "_links": {
+                            "self": {"href": f"{base}/me"},
+                            "makeMeAvailable": {"href": f"{base}/mma"},
+                        }
+                    },
                     "communication": {
                         "_links": {
                             "missedItems": {"href": f"{base}/missed"},
@@ -139,6 +148,20 @@ class LoopPool:
     async def _logs(self, request: web.Request) -> web.Response:
         self.counts["logs"] += 1
         return web.json_response({"_links": {"self": {"href": request.path}}})
+
+    async def _me(self, request: web.Request) -> web.Response:
+        self.counts["me"] += 1
+        base = f"/apps/{request.match_info['app']}/me"
+        links = {"self": {"href": base}}
+        links |= {part: {"href": f"{base}/{part}"} for part in ("presence", "note")}
+        return web.json_response({"rel": "me", "_links": links})
+
+    async def _me_part(self, request: web.Request) -> web.Response:
+        part = request.match_info["part"]
+        self.counts[part] += 1
+        if part == "presence":
+            return web.json_response({"availability": "Busy", "activity": "on-the-phone"})
+        return web.json_response({"message": "Heads down", "type": "Personal"})
 
     async def _pget(self, request: web.Request) -> web.StreamResponse:
         self.counts["pget"] += 1
@@ -162,6 +185,13 @@ class LoopPool:
                 "type": "updated",
             }
             sender = {"rel": "communication", "href": f"/apps/{app}/comm", "events": [event]}
+            return web.json_response({"_links": following, "sender": [sender]})
+        if behaviour in {"presence", "note"}:
+            event = {
+                "link": {"rel": behaviour, "href": f"/apps/{app}/me/{behaviour}"},
+                "type": "updated",
+            }
+            sender = {"rel": "me", "href": f"/apps/{app}/me", "events": [event]}
             return web.json_response({"_links": following, "sender": [sender]})
         if behaviour == "refused":
             # The password changed elsewhere: the token is refused and so is the password.

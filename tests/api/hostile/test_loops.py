@@ -122,6 +122,26 @@ async def test_missed_items_flood_is_coalesced(client: UcwaClient, pool: LoopPoo
     assert recorder.events  # the changes are still reported
 
 
+@pytest.mark.parametrize("kind", ["presence", "note"])
+async def test_presence_flood_is_coalesced(client: UcwaClient, pool: LoopPool, kind: str) -> None:
+    """Every P-GET answered at once with a `presence` (or `note`) `updated` event from me.
+
+    Limit: about one GET per `refresh_interval`: `refresh_burst` (3) at once, then one per 1.5 s
+    shared by the events in between, at most 3 + 10 / 1.5 (9) in 10 s, on a budget of its own
+    (a presence flood does not slow missed-items re-reads, nor the other way round). Without
+    it, one GET per P-GET (~60,000 a minute against a pool that answers at once).
+    """
+    recorder = await _start(client, pool, "normal")
+    await (client.get_presence() if kind == "presence" else client.get_note())
+    reads = pool.count(kind)
+    pool.behaviour = kind
+    pgets = await window(pool, WINDOW, "pget", cap=200)
+    assert pgets >= 5  # the flood did flow
+    assert 1 <= pool.count(kind) - reads <= 10
+    assert pool.count("me") == 1  # me's links were read once, at the first read
+    assert recorder.events  # the first read is reported; the flood's reads find nothing new
+
+
 @pytest.mark.parametrize(
     "behaviour", ["expires_zero", "expires_negative", "expires_nan", "expires_text"]
 )
