@@ -11,7 +11,7 @@ from unittest.mock import MagicMock
 
 from homeassistant.components import conversation
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import Context, HomeAssistant, ServiceCall
+from homeassistant.core import Context, HomeAssistant, ServiceCall, State
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped,unused-ignore]
@@ -20,7 +20,6 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 )
 
 from custom_components.ucwa.api import Presence, PresenceUpdated, UcwaEvent
-from custom_components.ucwa.const import DOMAIN
 from simulator import Simulator
 
 from .conftest import async_setup_mock_entry, capture_subscribers, wait_for_state
@@ -374,48 +373,47 @@ def emit(mock_client: MagicMock) -> Callable[[UcwaEvent], None]:
     return capture_subscribers(mock_client)
 
 
+def state_is(value: str) -> Callable[[State], bool]:
+    return lambda state: state.state == value
+
+
 def push(emit: Callable[[UcwaEvent], None], *presence: str | None) -> None:
     emit(PresenceUpdated(Presence(*presence)))
 
 
 @pytest.mark.usefixtures("busy_light")
 async def test_busy_light_follows_calls(
-    hass: HomeAssistant, emit: Callable[[UcwaEvent], None]
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
 ) -> None:
-    """On, in red, while on a call; off after; an outage leaves it as it is."""
-    await async_setup_mock_entry(hass)
+    """On, in red, while on a call on the desk phone; off after; an outage leaves it as it is."""
     await use_blueprint(
         hass, "busy_light.yaml", on_a_call=ON_A_CALL, light=LIGHT, color=[255, 0, 0]
     )
     assert hass.states.get(LIGHT).state != "on"  # type: ignore[union-attr]
 
-    push(emit, "Busy", "on-the-phone")
-    await hass.async_block_till_done()
-    light = hass.states.get(LIGHT)
-    assert light is not None
-    assert light.state == "on"
+    simulator.set_device_presence("Busy", "on-the-phone")
+    light = await wait_for_state(hass, LIGHT, lambda s: s.state == "on")
     assert light.attributes["rgb_color"] == (255, 0, 0)
 
-    push(emit, "Busy", None)  # busy, but not on a call: calls only by default
-    await hass.async_block_till_done()
-    assert hass.states.get(LIGHT).state == "off"  # type: ignore[union-attr]
+    simulator.set_device_presence("Busy")  # busy, but not on a call: calls only by default
+    await wait_for_state(hass, LIGHT, lambda s: s.state == "off")
 
-    push(emit, "Busy", "In a conference call")
+    simulator.set_device_presence("Busy", "In a conference call")
+    await wait_for_state(hass, LIGHT, lambda s: s.state == "on")
+    await simulator.wait_for_parked_pget()
+    simulator.fail_next("POST", r"/applications$", status=503, code="ServiceFailure", count=50)
+    simulator.drop_application(kind="not_found")  # the session is lost and stays lost
+    await wait_for_state(hass, ON_A_CALL, lambda s: s.state == STATE_UNAVAILABLE)
     await hass.async_block_till_done()
     assert hass.states.get(LIGHT).state == "on"  # type: ignore[union-attr]
-    coordinator = hass.config_entries.async_entries(DOMAIN)[0].runtime_data
-    coordinator.async_set_update_error(Exception("outage"))  # the session is lost
-    await hass.async_block_till_done()
-    assert hass.states.get(ON_A_CALL).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
-    assert hass.states.get(LIGHT).state == "on"  # type: ignore[union-attr]
+    simulator.clear_faults()
 
 
 @pytest.mark.usefixtures("busy_light")
 async def test_busy_light_with_presence_and_a_switch(
-    hass: HomeAssistant, emit: Callable[[UcwaEvent], None]
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
 ) -> None:
     """With the presence sensor: on while busy or in do not disturb too; a switch has no colour."""
-    await async_setup_mock_entry(hass)
     await use_blueprint(
         hass,
         "busy_light.yaml",
@@ -432,9 +430,8 @@ async def test_busy_light_with_presence_and_a_switch(
         ("Online", "on-the-phone", "on"),  # a call even without busy presence
         ("IdleOnline", None, "off"),
     ]:
-        push(emit, availability, activity)
-        await hass.async_block_till_done()
-        assert hass.states.get(SWITCH).state == expected, (availability, activity)  # type: ignore[union-attr]
+        simulator.set_device_presence(availability, activity)
+        await wait_for_state(hass, SWITCH, state_is(expected))
 
 
 # Do not disturb while ... --------------------------------------------------------------------------
@@ -451,12 +448,20 @@ async def door(hass: HomeAssistant) -> None:
     )
 
 
+def presence_posts(sim: Simulator) -> list[Any]:
+    """Return the bodies of the POSTs on presence the simulator received (None: a reset)."""
+    return [
+        json.loads(r.body) if r.body else None
+        for r in sim.requests
+        if (r.method, r.route) == ("POST", "presence")
+    ]
+
+
 @pytest.mark.usefixtures("door")
 async def test_do_not_disturb_while_the_door_is_closed(
-    hass: HomeAssistant, mock_client: MagicMock, emit: Callable[[UcwaEvent], None]
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
 ) -> None:
     """Door closed: do not disturb (one request); open: automatic again (one request)."""
-    await async_setup_mock_entry(hass)
     await use_blueprint(
         hass,
         "do_not_disturb_while.yaml",
@@ -465,17 +470,14 @@ async def test_do_not_disturb_while_the_door_is_closed(
         conditions=[{"condition": "state", "entity_id": DOOR, "state": "on"}],
     )
     await hass.services.async_call("input_boolean", "turn_on", {"entity_id": DOOR}, blocking=True)
-    await hass.async_block_till_done()
+    await wait_for_state(hass, PRESENCE, lambda s: s.state == "do_not_disturb")
     assert hass.states.get(SELECT).state == "do_not_disturb"  # type: ignore[union-attr]
-    mock_client.set_availability.assert_awaited_once_with("DoNotDisturb")
-    push(emit, "DoNotDisturb", None)  # the server's confirmation
-    await hass.async_block_till_done()
+    assert presence_posts(simulator) == [{"availability": "DoNotDisturb"}]
 
     await hass.services.async_call("input_boolean", "turn_off", {"entity_id": DOOR}, blocking=True)
-    await hass.async_block_till_done()
+    await wait_for_state(hass, PRESENCE, lambda s: s.state == "online")
     assert hass.states.get(SELECT).state == "automatic"  # type: ignore[union-attr]
-    mock_client.reset_availability.assert_awaited_once_with()
-    assert mock_client.set_availability.await_count == 1
+    assert presence_posts(simulator) == [{"availability": "DoNotDisturb"}, None]
 
 
 @pytest.mark.usefixtures("door")
