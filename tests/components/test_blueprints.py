@@ -410,6 +410,17 @@ async def test_busy_light_follows_calls(
 
 
 @pytest.mark.usefixtures("busy_light")
+async def test_busy_light_without_a_colour(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """The colour picker's black (what the UI shows for "none") keeps the light's own colour."""
+    await use_blueprint(hass, "busy_light.yaml", on_a_call=ON_A_CALL, light=LIGHT, color=[0, 0, 0])
+    simulator.set_device_presence("Busy", "on-the-phone")
+    light = await wait_for_state(hass, LIGHT, state_is("on"))
+    assert light.attributes.get("rgb_color") in (None, ())
+
+
+@pytest.mark.usefixtures("busy_light")
 async def test_busy_light_with_presence_and_a_switch(
     hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
 ) -> None:

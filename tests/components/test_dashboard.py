@@ -40,4 +40,7 @@ async def test_every_dashboard_entity_exists(
         "text.alice_contoso_com_note",
         "sensor.alice_contoso_com_call_back",
     } <= named
-    assert sorted(entity_id for entity_id in named if hass.states.get(entity_id) is None) == []
+    ours = {entity_id for entity_id in named if "alice_contoso_com" in entity_id}
+    assert sorted(entity_id for entity_id in ours if hass.states.get(entity_id) is None) == []
+    # The rest is configuration.yaml's stand-in lamp for the busy-light blueprint.
+    assert named - ours == {"light.demo_busy_light"}
