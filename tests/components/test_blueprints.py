@@ -459,6 +459,24 @@ async def door(hass: HomeAssistant) -> None:
     )
 
 
+async def use_door_blueprint(hass: HomeAssistant, **inputs: Any) -> None:
+    """Use the do-not-disturb blueprint while the office door is closed."""
+    await use_blueprint(
+        hass,
+        "do_not_disturb_while.yaml",
+        availability_select=SELECT,
+        watch=[{"trigger": "state", "entity_id": DOOR}],
+        conditions=[{"condition": "state", "entity_id": DOOR, "state": "on"}],
+        **inputs,
+    )
+
+
+async def close_door(hass: HomeAssistant, closed: bool) -> None:
+    """Close (or open) the office door."""
+    service = "turn_on" if closed else "turn_off"
+    await hass.services.async_call("input_boolean", service, {"entity_id": DOOR}, blocking=True)
+
+
 def presence_posts(sim: Simulator) -> list[Any]:
     """Return the bodies of the POSTs on presence the simulator received (None: a reset)."""
     return [
@@ -473,19 +491,13 @@ async def test_do_not_disturb_while_the_door_is_closed(
     hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
 ) -> None:
     """Door closed: do not disturb (one request); open: automatic again (one request)."""
-    await use_blueprint(
-        hass,
-        "do_not_disturb_while.yaml",
-        availability_select=SELECT,
-        watch=[{"trigger": "state", "entity_id": DOOR}],
-        conditions=[{"condition": "state", "entity_id": DOOR, "state": "on"}],
-    )
-    await hass.services.async_call("input_boolean", "turn_on", {"entity_id": DOOR}, blocking=True)
+    await use_door_blueprint(hass)
+    await close_door(hass, True)
     await wait_for_state(hass, PRESENCE, lambda s: s.state == "do_not_disturb")
     assert hass.states.get(SELECT).state == "do_not_disturb"  # type: ignore[union-attr]
     assert presence_posts(simulator) == [{"availability": "DoNotDisturb"}]
 
-    await hass.services.async_call("input_boolean", "turn_off", {"entity_id": DOOR}, blocking=True)
+    await close_door(hass, False)
     await wait_for_state(hass, PRESENCE, lambda s: s.state == "online")
     assert hass.states.get(SELECT).state == "automatic"  # type: ignore[union-attr]
     assert presence_posts(simulator) == [{"availability": "DoNotDisturb"}, None]
@@ -497,22 +509,15 @@ async def test_a_choice_made_meanwhile_stays(
 ) -> None:
     """Chosen busy on the phone while the door was closed: opening it does not reset that."""
     await async_setup_mock_entry(hass)
-    await use_blueprint(
-        hass,
-        "do_not_disturb_while.yaml",
-        availability_select=SELECT,
-        watch=[{"trigger": "state", "entity_id": DOOR}],
-        conditions=[{"condition": "state", "entity_id": DOOR, "state": "on"}],
-        availability="be_right_back",
-    )
-    await hass.services.async_call("input_boolean", "turn_on", {"entity_id": DOOR}, blocking=True)
+    await use_door_blueprint(hass, availability="be_right_back")
+    await close_door(hass, True)
     await hass.async_block_till_done()
     mock_client.set_availability.assert_awaited_once_with("BeRightBack")
     push(emit, "Busy", None)  # chosen on the phone
     await hass.async_block_till_done()
     assert hass.states.get(SELECT).state == "busy"  # type: ignore[union-attr]
 
-    await hass.services.async_call("input_boolean", "turn_off", {"entity_id": DOOR}, blocking=True)
+    await close_door(hass, False)
     await hass.async_block_till_done()
     assert hass.states.get(SELECT).state == "busy"  # type: ignore[union-attr]
     mock_client.reset_availability.assert_not_awaited()
