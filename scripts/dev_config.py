@@ -8,7 +8,7 @@ with the Python of the stack that then runs Home Assistant:
 What it puts in CONFIG_DIR, besides the committed configuration.yaml and dashboard:
 
 - `custom_components/ucwa`, a link to this repository's integration;
-- `blueprints/automation/ucwa/`, a copy of the three blueprints, where Home Assistant lists them
+- `blueprints/automation/ucwa/`, a copy of the blueprints, where Home Assistant lists them
   without a download (and Home Assistant's own examples beside them, which it would copy itself
   only into a blueprints folder that does not exist yet);
 - `automations.yaml`, which configuration.yaml includes and the automation editor writes;

@@ -6,27 +6,28 @@ from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers import config_validation as cv
 
 from .const import CONF_ENDPOINT_ID, DOMAIN
-from .coordinator import (
-    UcwaConfigEntry,
-    UcwaCoordinator,
-    application_issue_id,
-    build_client,
-    default_phone_number,
-    history_issue_id,
-    session_down_issue_id,
-)
+from .coordinator import UcwaConfigEntry, UcwaCoordinator, build_client, default_phone_number
 from .errors import async_setup_error_logging
 from .intent import async_setup_intents
+from .issues import async_delete_issues
+from .presence_actions import async_setup_presence_services
 from .services import async_setup_services
 
 if TYPE_CHECKING:
     from homeassistant.core import Event, HomeAssistant
     from homeassistant.helpers.typing import ConfigType
 
-PLATFORMS: list[Platform] = [Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.TEXT,
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -35,6 +36,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions, once, whether or not an entry is loaded."""
     async_setup_error_logging()
     async_setup_services(hass)
+    async_setup_presence_services(hass)
     await async_setup_intents(hass)
     return True
 
@@ -77,6 +79,4 @@ async def async_unload_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> boo
 
 async def async_remove_entry(hass: HomeAssistant, entry: UcwaConfigEntry) -> None:
     """Forget the entry's repair issues: nobody can act on them once the account is removed."""
-    ir.async_delete_issue(hass, DOMAIN, application_issue_id(entry.entry_id))
-    ir.async_delete_issue(hass, DOMAIN, history_issue_id(entry.entry_id))
-    ir.async_delete_issue(hass, DOMAIN, session_down_issue_id(entry.entry_id))
+    async_delete_issues(hass, entry.entry_id)

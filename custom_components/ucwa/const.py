@@ -6,6 +6,8 @@ from datetime import timedelta
 import logging
 from typing import Final
 
+from homeassistant.const import MAX_LENGTH_STATE_STATE
+
 DOMAIN: Final = "ucwa"
 LOGGER = logging.getLogger(__package__)
 
@@ -33,6 +35,12 @@ SERVICE_GET_CONVERSATION_LOGS: Final = "get_conversation_logs"
 ATTR_LIMIT: Final = "limit"
 ATTR_MISSED_ONLY: Final = "missed_only"
 ATTR_CONVERSATION_LOGS: Final = "conversation_logs"
+
+# Action `ucwa.set_note` (the note text entity sets the note the same way). The reference gives
+# the note no length limit; Home Assistant's states have one, so a longer note could not show.
+SERVICE_SET_NOTE: Final = "set_note"
+ATTR_MESSAGE: Final = "message"
+MAX_NOTE_LENGTH: Final = MAX_LENGTH_STATE_STATE
 
 # Attributes of the last-conversation sensors and of the event entity.
 ATTR_CONVERSATION_LOG_ID: Final = "conversation_log_id"

@@ -1,8 +1,12 @@
-"""The data flow: the UCWA event channel pushes changes, a slow poll only re-syncs."""
+"""The data flow: the UCWA event channel pushes changes, a slow poll only re-syncs.
+
+Presence and note are read once, at the first refresh, and then only pushed: the safety poll
+leaves them to the events (the client re-reads both itself after a replaced application).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -11,9 +15,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .api import (
@@ -21,10 +23,13 @@ from .api import (
     ApplicationRestored,
     AuthenticationFailed,
     ConversationLog,
-    ConversationLogsAdded,
     MissedItems,
     MissedItemsUpdated,
+    Note,
+    NoteUpdated,
     PhoneAudioInvitationEvent,
+    Presence,
+    PresenceUpdated,
     UcwaApiError,
     UcwaApplicationError,
     UcwaAuthenticationError,
@@ -43,14 +48,16 @@ from .const import (
     CONVERSATION_LOG_LIMIT,
     DOMAIN,
     EVENT_PHONE_AUDIO_INVITATION,
-    ISSUE_APPLICATION_REFUSED,
-    ISSUE_CONVERSATION_HISTORY,
-    ISSUE_SESSION_DOWN,
     LOGGER,
     SAFETY_POLL_INTERVAL,
-    SESSION_DOWN_ISSUE_AFTER,
 )
-from .errors import api_error_text
+from .errors import api_error_placeholders
+from .issues import (
+    SessionDownWatch,
+    async_create_application_issue,
+    async_delete_application_issue,
+    async_update_history_issue,
+)
 
 type UcwaConfigEntry = ConfigEntry[UcwaCoordinator]
 type NewLogsListener = Callable[[tuple[ConversationLog, ...]], None]
@@ -59,6 +66,11 @@ _NO_TIME = datetime.min.replace(tzinfo=UTC)
 
 MISSED_ITEMS: Final = "missedItems"
 CONVERSATION_LOGS: Final = "conversationLogs"
+PRESENCE: Final = "presence"
+NOTE: Final = "note"
+# The capabilities of the conversation history, which its repair issue names; presence and note
+# have none (they come with makeMeAvailable, which the integration always sends).
+_HISTORY: Final = (MISSED_ITEMS, CONVERSATION_LOGS)
 # What a pool answers when the account's conversation history lives in an Exchange mailbox it cannot
 # use (conversationLogs_ref.md, ErrorSubcode_ref.md): the capability is missing, not the server.
 _HISTORY_SUBCODES = frozenset({"InvalidExchangeServerVersion", "ExchangeTimeout"})
@@ -66,7 +78,7 @@ _HISTORY_SUBCODES = frozenset({"InvalidExchangeServerVersion", "ExchangeTimeout"
 
 @dataclass(frozen=True, slots=True)
 class UcwaData:
-    """What the entities show: the missed-items counters and the newest conversation logs.
+    """What the entities show: the missed-items counters, the newest logs, presence and note.
 
     A capability the server does not give this account (no link, or Exchange refusing) is None,
     and `unavailable` says why, keyed by the UCWA link rel; the entities it feeds are unavailable
@@ -76,6 +88,8 @@ class UcwaData:
     missed_items: MissedItems | None
     conversation_logs: tuple[ConversationLog, ...] | None
     """Newest first, at most CONVERSATION_LOG_LIMIT."""
+    presence: Presence | None = None
+    note: Note | None = None
     unavailable: dict[str, UcwaError] = field(default_factory=dict, compare=False)
 
     @property
@@ -95,11 +109,32 @@ def is_capability_missing(err: UcwaError) -> bool:
     return isinstance(err, UcwaApiError) and err.subcode in _HISTORY_SUBCODES
 
 
-def capability_reason(err: UcwaError) -> str:
-    """Say in a few words why a capability is missing (the link rel, or UCWA's code/subcode)."""
-    if isinstance(err, UcwaApiError):
-        return api_error_text(err)
-    return str(err)
+async def _read_capability[T](
+    rel: str, read: Awaitable[T], unavailable: dict[str, UcwaError]
+) -> T | None:
+    """Await a read; None (and the reason in `unavailable`) when the server withholds it."""
+    try:
+        return await read
+    except UcwaError as err:
+        if not is_capability_missing(err):
+            raise
+        unavailable[rel] = err
+        return None
+
+
+def _withheld_after(
+    data: UcwaData, rel: str, pushed: Presence | Note | None
+) -> dict[str, UcwaError]:
+    """Return what the server withholds once an event pushed presence or note.
+
+    A value makes the capability available again (its first one after the server withheld it
+    comes by an `added` event); None means the server withdrew it (a `deleted` event: the
+    application is in lurker mode), which the entities show as unavailable, as at setup.
+    """
+    unavailable = {key: err for key, err in data.unavailable.items() if key != rel}
+    if pushed is None:
+        unavailable[rel] = UcwaLinkNotOfferedError(rel, "me")
+    return unavailable
 
 
 def _newest_first(logs: dict[str, ConversationLog]) -> tuple[ConversationLog, ...]:
@@ -124,13 +159,13 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
         self.client = client
         self._new_logs_listeners: list[NewLogsListener] = []
         self.call_back_tracker = CallBackTracker(hass, self.async_update_listeners)
-        self._cancel_session_down: Callable[[], None] | None = None
+        self._session_down = SessionDownWatch(hass, entry)
 
     async def _async_setup(self) -> None:
         """Start the UCWA session: sign in, create the application and open the event channel."""
         self.config_entry.async_on_unload(self.client.subscribe(self._async_handle_event))
         self.config_entry.async_on_unload(self.call_back_tracker.async_cancel)
-        self.config_entry.async_on_unload(self._async_session_back)
+        self.config_entry.async_on_unload(self._session_down.async_stop)
         try:
             await self.client.start()
         except UcwaError as err:
@@ -153,14 +188,32 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
                 if not is_capability_missing(err):
                     raise
                 missed_items, unavailable[MISSED_ITEMS] = None, err
+            presence, note = await self._async_read_presence(unavailable)
         except UcwaError as err:
             raise self._translate_error(err) from err
-        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
-        self._async_update_history_issue(unavailable)
+        async_delete_application_issue(self.hass, self.config_entry.entry_id)
+        async_update_history_issue(
+            self.hass,
+            self.config_entry,
+            {rel: err for rel, err in unavailable.items() if rel in _HISTORY},
+        )
         conversation_logs = (
             None if logs is None else _newest_first({log.log_id: log for log in logs})
         )
-        return UcwaData(missed_items, conversation_logs, unavailable)
+        return UcwaData(missed_items, conversation_logs, presence, note, unavailable)
+
+    async def _async_read_presence(
+        self, unavailable: dict[str, UcwaError]
+    ) -> tuple[Presence | None, Note | None]:
+        """Read presence and note the first time; a re-sync keeps what the events pushed."""
+        if (data := self._current_data) is not None:
+            unavailable.update(
+                (rel, err) for rel, err in data.unavailable.items() if rel in (PRESENCE, NOTE)
+            )
+            return data.presence, data.note
+        presence = await _read_capability(PRESENCE, self.client.get_presence(), unavailable)
+        note = await _read_capability(NOTE, self.client.get_note(), unavailable)
+        return presence, note
 
     async def _async_read_logs(
         self, unavailable: dict[str, UcwaError]
@@ -178,35 +231,10 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             unavailable[CONVERSATION_LOGS] = err
             return None
 
-    @callback
-    def _async_update_history_issue(self, unavailable: dict[str, UcwaError]) -> None:
-        """Tell the user which capability the server withholds, or withdraw the issue."""
-        issue_id = history_issue_id(self.config_entry.entry_id)
-        if not unavailable:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-            return
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_CONVERSATION_HISTORY,
-            translation_placeholders={
-                "entry_title": self.config_entry.title,
-                "capability": ", ".join(sorted(unavailable)),
-                "error": "; ".join(capability_reason(err) for err in unavailable.values()),
-            },
-        )
-
     @property
     def _current_data(self) -> UcwaData | None:
         """The data, or None before the first refresh (the base class types it as always set)."""
         return self.data
-
-    @property
-    def _issue_id(self) -> str:
-        return application_issue_id(self.config_entry.entry_id)
 
     def _translate_error(self, err: UcwaError) -> Exception:
         """Map a client error to what Home Assistant expects from a coordinator."""
@@ -233,18 +261,7 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
     @callback
     def async_create_application_issue(self, err: UcwaApplicationError) -> None:
         """Tell the user the server refuses an application for us; only they can fix that."""
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key=ISSUE_APPLICATION_REFUSED,
-            translation_placeholders={
-                **api_error_placeholders(err),
-                "entry_title": self.config_entry.title,
-            },
-        )
+        async_create_application_issue(self.hass, self.config_entry, err)
 
     @callback
     def async_add_new_logs_listener(self, listener: NewLogsListener) -> Callable[[], None]:
@@ -267,13 +284,13 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             if isinstance(event.cause, UcwaApplicationError):
                 self.async_create_application_issue(event.cause)
             self._async_session_lost(event.error)
-            self._async_watch_session_down(event.error)
+            self._session_down.async_start(event.error)
         elif isinstance(event, AuthenticationFailed):
             # The client stopped its channel rather than fail sign-ins towards a lockout.
             self._async_session_lost(event.error)
             self.config_entry.async_start_reauth(self.hass)
         elif isinstance(event, ApplicationRestored):
-            self._async_session_back()
+            self._session_down.async_stop()
             # The counters and logs may have changed while the channel was gone.
             self.config_entry.async_create_task(
                 self.hass, self.async_refresh(), f"{DOMAIN} re-sync after the session came back"
@@ -282,7 +299,15 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             return  # the first refresh reads everything anyway
         elif isinstance(event, MissedItemsUpdated):
             self.async_set_updated_data(replace(data, missed_items=event.missed_items))
-        elif isinstance(event, ConversationLogsAdded):  # the client decides what is new, once
+        elif isinstance(event, PresenceUpdated):
+            withheld = _withheld_after(data, PRESENCE, event.presence)
+            self.async_set_updated_data(
+                replace(data, presence=event.presence, unavailable=withheld)
+            )
+        elif isinstance(event, NoteUpdated):
+            withheld = _withheld_after(data, NOTE, event.note)
+            self.async_set_updated_data(replace(data, note=event.note, unavailable=withheld))
+        else:  # ConversationLogsAdded: the client decides what is new, once, for everyone
             if data.conversation_logs is None:
                 # History came back: re-read it all (and withdraw the repair issue).
                 self.config_entry.async_create_task(
@@ -314,45 +339,6 @@ class UcwaCoordinator(DataUpdateCoordinator[UcwaData]):
             LOGGER.info("The UCWA session was lost, entities are unavailable: %s", error)
             self.last_update_success = False
             self.async_update_listeners()
-
-    @callback
-    def _async_watch_session_down(self, error: str) -> None:
-        """Raise a repair issue if the session stays down, whatever broke the event channel.
-
-        The client keeps trying with back-off and reports `ApplicationRestored` when it is back;
-        a channel that failed for SESSION_DOWN_ISSUE_AFTER deserves more than unavailable entities.
-        """
-        if self._cancel_session_down is not None:
-            return  # already watching this outage
-
-        @callback
-        def _async_still_down(_now: datetime) -> None:
-            self._cancel_session_down = None
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                session_down_issue_id(self.config_entry.entry_id),
-                is_fixable=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key=ISSUE_SESSION_DOWN,
-                translation_placeholders={
-                    "entry_title": self.config_entry.title,
-                    "minutes": str(int(SESSION_DOWN_ISSUE_AFTER.total_seconds() // 60)),
-                    "error": error,
-                },
-            )
-
-        self._cancel_session_down = async_call_later(
-            self.hass, SESSION_DOWN_ISSUE_AFTER, _async_still_down
-        )
-
-    @callback
-    def _async_session_back(self) -> None:
-        """Stop watching the outage and withdraw its repair issue."""
-        if self._cancel_session_down is not None:
-            self._cancel_session_down()
-            self._cancel_session_down = None
-        ir.async_delete_issue(self.hass, DOMAIN, session_down_issue_id(self.config_entry.entry_id))
 
     @property
     def call_back(self) -> CallBackStatus:
@@ -439,23 +425,3 @@ def default_phone_number(entry: ConfigEntry) -> str:
     """
     number: str = entry.options.get(CONF_PHONE_NUMBER, entry.data[CONF_PHONE_NUMBER])
     return number
-
-
-def application_issue_id(entry_id: str) -> str:
-    """Return the id of an entry's "server refuses an application" repair issue."""
-    return f"{ISSUE_APPLICATION_REFUSED}_{entry_id}"
-
-
-def session_down_issue_id(entry_id: str) -> str:
-    """Return the id of an entry's "the session stays down" repair issue."""
-    return f"{ISSUE_SESSION_DOWN}_{entry_id}"
-
-
-def history_issue_id(entry_id: str) -> str:
-    """Return the id of an entry's "server withholds conversation history" repair issue."""
-    return f"{ISSUE_CONVERSATION_HISTORY}_{entry_id}"
-
-
-def api_error_placeholders(err: UcwaApiError) -> dict[str, str]:
-    """Name the HTTP status, UCWA code and subcode in a translated message (`{error}`)."""
-    return {"error": api_error_text(err)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -10,11 +10,12 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 
 from .const import CONF_DISCOVERY_URL, CONF_PHONE_NUMBER, CONF_SIGN_IN_ADDRESS
+from .errors import capability_reason
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from .coordinator import UcwaConfigEntry
+    from .coordinator import UcwaConfigEntry, UcwaData
 
 TO_REDACT = {
     CONF_PASSWORD,
@@ -37,6 +38,9 @@ TO_REDACT = {
     "subject",
     "preview_message",
 }
+# In the data only: the note's text is the user's own words (the session's last error keeps its
+# scrubbed `message`).
+DATA_TO_REDACT = {*TO_REDACT, "message"}
 
 # Whatever is left: the host of any URL (an error message may quote one), SIP and tel URIs,
 # e-mail-like addresses, phone numbers, and `cwt=` tokens.
@@ -61,6 +65,17 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+def _data(data: UcwaData) -> dict[str, Any]:
+    """Describe what the entities show, and what the server withholds by rel and why.
+
+    The withheld capabilities' errors become their reasons: the errors themselves do not copy.
+    """
+    shown = asdict(replace(data, unavailable={}))
+    shown["unavailable"] = {rel: capability_reason(err) for rel, err in data.unavailable.items()}
+    redacted: dict[str, Any] = async_redact_data(shown, DATA_TO_REDACT)
+    return redacted
+
+
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: UcwaConfigEntry
 ) -> dict[str, Any]:
@@ -69,7 +84,7 @@ async def async_get_config_entry_diagnostics(
     diagnostics = {
         "entry": entry.as_dict(),
         "last_update_success": coordinator.last_update_success,
-        "data": asdict(coordinator.data),
+        "data": _data(coordinator.data),
         # Already free of hrefs, hosts and secrets (UcwaClient.session_info); scrubbed anyway.
         "session": asdict(coordinator.client.session_info()),
     }

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Final
 
 from homeassistant.exceptions import HomeAssistantError
 
+from .api import UcwaApiError
+
 if TYPE_CHECKING:
-    from .api import UcwaApiError
+    from .api import UcwaError
 
 
 def ucwa_codes(code: str | None, subcode: str | None) -> str | None:
@@ -28,6 +30,18 @@ def api_error_text(err: UcwaApiError) -> str:
     """
     codes = ucwa_codes(err.code, err.subcode)
     return f"HTTP {err.status} {codes}" if codes else f"HTTP {err.status}"
+
+
+def api_error_placeholders(err: UcwaApiError) -> dict[str, str]:
+    """Name the HTTP status, UCWA code and subcode in a translated message (`{error}`)."""
+    return {"error": api_error_text(err)}
+
+
+def capability_reason(err: UcwaError) -> str:
+    """Say in a few words why a capability is missing (the link rel, or UCWA's code/subcode)."""
+    if isinstance(err, UcwaApiError):
+        return api_error_text(err)
+    return str(err)
 
 
 class UcwaActionError(HomeAssistantError):

@@ -1,4 +1,4 @@
-"""Sensors over the conversation history: missed-items counters and the last conversations."""
+"""Sensors: missed-items counters, the last conversations, the call-back status and presence."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from .const import (
     RECENT_CONVERSATIONS,
 )
 from .entity import UcwaEntity, conversation_log_attributes, recent_conversation
+from .presence import PRESENCE_STATES, presence_state
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,6 +38,7 @@ PARALLEL_UPDATES = 0
 
 ATTR_RECENT_CONVERSATIONS = "recent_conversations"
 ATTR_REASON = "reason"
+ATTR_ACTIVITY = "activity"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,6 +99,7 @@ async def async_setup_entry(
         [
             *(UcwaSensor(coordinator, description) for description in SENSORS),
             UcwaCallBackSensor(coordinator, CALL_BACK_SENSOR),
+            UcwaPresenceSensor(coordinator, PRESENCE_SENSOR),
         ]
     )
 
@@ -165,3 +168,38 @@ class UcwaCallBackSensor(UcwaEntity, SensorEntity):
             ATTR_REASON: status.reason,
         }
         return {key: value for key, value in attributes.items() if value is not None}
+
+
+PRESENCE_SENSOR = SensorEntityDescription(
+    key="presence",
+    translation_key="presence",
+    device_class=SensorDeviceClass.ENUM,
+    options=PRESENCE_STATES,
+)
+
+
+class UcwaPresenceSensor(UcwaEntity, SensorEntity):
+    """The user's presence as others see it: aggregated by the server over all their devices.
+
+    Pushed by the server's `presence` events; `activity` is what it says the user does, as sent
+    (a well-known token the UI translates, such as `on-the-phone`, or text the server localized).
+    A value the reference does not list shows as unknown, with the activity still there.
+    """
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the server withholds presence from this account."""
+        return super().available and self.coordinator.data.presence is not None
+
+    @property
+    def native_value(self) -> str | None:
+        """Return online, busy, do_not_disturb, ... (PRESENCE_STATES)."""
+        return presence_state(self.coordinator.data.presence)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the activity, when the server gives one."""
+        presence = self.coordinator.data.presence
+        if presence is None or not presence.activity:
+            return None
+        return {ATTR_ACTIVITY: presence.activity}

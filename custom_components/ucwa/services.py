@@ -54,16 +54,9 @@ from .const import (
     SERVICE_GET_CONVERSATION_LOGS,
     SERVICE_MARK_AS_READ,
 )
-from .coordinator import (
-    CONVERSATION_LOGS,
-    UcwaConfigEntry,
-    UcwaData,
-    api_error_placeholders,
-    capability_reason,
-    default_phone_number,
-)
+from .coordinator import CONVERSATION_LOGS, UcwaConfigEntry, UcwaData, default_phone_number
 from .entity import conversation_log_attributes
-from .errors import UcwaActionError
+from .errors import UcwaActionError, api_error_placeholders, capability_reason
 
 # Only types here: every value check raises a translated ServiceValidationError in the handler.
 CONTINUE_PHONE_AUDIO_SCHEMA = vol.Schema(
@@ -92,24 +85,25 @@ GET_CONVERSATION_LOGS_SCHEMA = vol.Schema(
 )
 
 
-def _validation_error(key: str, **placeholders: str) -> ServiceValidationError:
+def validation_error(key: str, **placeholders: str) -> ServiceValidationError:
+    """Refuse an action's input in the user's language (the `exceptions` translations)."""
     return ServiceValidationError(
         translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
     )
 
 
-def _async_get_entry(hass: HomeAssistant, call: ServiceCall) -> UcwaConfigEntry:
+def async_get_entry(hass: HomeAssistant, call: ServiceCall) -> UcwaConfigEntry:
     """Return the targeted loaded entry; the field may be left out when only one is loaded."""
     if (entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID)) is None:
         loaded = hass.config_entries.async_loaded_entries(DOMAIN)
         if len(loaded) != 1:
-            raise _validation_error("config_entry_required")
+            raise validation_error("config_entry_required")
         return cast("UcwaConfigEntry", loaded[0])
     entry = hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
-        raise _validation_error("config_entry_not_found", config_entry_id=entry_id)
+        raise validation_error("config_entry_not_found", config_entry_id=entry_id)
     if entry.state is not ConfigEntryState.LOADED:
-        raise _validation_error("config_entry_not_loaded", title=entry.title)
+        raise validation_error("config_entry_not_loaded", title=entry.title)
     return cast("UcwaConfigEntry", entry)
 
 
@@ -121,7 +115,7 @@ def _phone_number(entry: UcwaConfigEntry, number: str | None) -> str:
     if number is None:
         number = default_phone_number(entry)
     if not is_phone_number(number):
-        raise _validation_error("invalid_phone_number", phone_number=number)
+        raise validation_error("invalid_phone_number", phone_number=number)
     return number
 
 
@@ -134,15 +128,15 @@ def resolve_conversation_log(data: UcwaData, reference: str | None) -> Conversat
     logs = _history(data)
     if reference in (None, CONVERSATION_LOG_LAST):
         if not logs:
-            raise _validation_error("no_conversation_logs")
+            raise validation_error("no_conversation_logs")
         return logs[0]
     if reference == CONVERSATION_LOG_LAST_MISSED:
         if not (missed := data.missed_conversation_logs):
-            raise _validation_error("no_missed_conversation_logs")
+            raise validation_error("no_missed_conversation_logs")
         return missed[0]
     assert reference is not None
     if (found := data.find_log(reference)) is None:
-        raise _validation_error("conversation_log_not_found", conversation_log=reference)
+        raise validation_error("conversation_log_not_found", conversation_log=reference)
     return found
 
 
@@ -181,13 +175,18 @@ def _operation_id(operation_id: str | None) -> str:
     try:
         return validate_operation_id(operation_id)
     except ValueError:
-        raise _validation_error(
+        raise validation_error(
             "invalid_operation_id", max_length=str(MAX_OPERATION_ID_LENGTH)
         ) from None
 
 
-def _client_error(
-    entry: UcwaConfigEntry, err: UcwaError, failed_key: str, what: str
+def client_error(
+    entry: UcwaConfigEntry,
+    err: UcwaError,
+    failed_key: str,
+    what: str,
+    *,
+    timeout_key: str = "request_timeout",
 ) -> HomeAssistantError:
     """Translate what the client raised and log it once; `failed_key` names the refused request.
 
@@ -195,15 +194,15 @@ def _client_error(
     server that does not answer): one warning line says `what` failed and why, and the error
     raised carries the same words for the person, without a traceback in the log. `what` names
     a conversation by its log id: names and SIP addresses stay out of logs, as out of
-    diagnostics.
+    diagnostics. `timeout_key` says what an unanswered request means for this one.
     """
-    error = _translate_client_error(entry, err, failed_key)
+    error = _translate_client_error(entry, err, failed_key, timeout_key)
     LOGGER.warning("%s failed: %s", what, error)
     return error
 
 
 def _translate_client_error(
-    entry: UcwaConfigEntry, err: UcwaError, failed_key: str
+    entry: UcwaConfigEntry, err: UcwaError, failed_key: str, timeout_key: str
 ) -> HomeAssistantError:
     if isinstance(err, UcwaAuthenticationError):
         entry.async_start_reauth(entry.runtime_data.hass)
@@ -212,7 +211,7 @@ def _translate_client_error(
         return _missing_capability_error(err, UcwaActionError)
     if isinstance(err, UcwaConversationLogNotFoundError):
         # Deleted on the server since the sensors last saw it.
-        return _validation_error("conversation_log_not_found", conversation_log=err.log_id)
+        return validation_error("conversation_log_not_found", conversation_log=err.log_id)
     if isinstance(err, UcwaApiError):
         if isinstance(err, UcwaApplicationError):
             entry.runtime_data.async_create_application_issue(err)
@@ -222,7 +221,7 @@ def _translate_client_error(
             translation_placeholders=api_error_placeholders(err),
         )
     if isinstance(err, UcwaTimeoutError):
-        return UcwaActionError(translation_domain=DOMAIN, translation_key="timeout")
+        return UcwaActionError(translation_domain=DOMAIN, translation_key=timeout_key)
     key = "cannot_connect" if isinstance(err, UcwaConnectionError) else "request_failed"
     return UcwaActionError(
         translation_domain=DOMAIN, translation_key=key, translation_placeholders={"error": str(err)}
@@ -247,7 +246,7 @@ async def async_call_back(
     log = resolve_conversation_log(entry.runtime_data.data, conversation_log)
     if log.continue_phone_audio_href is None:
         # UCWA leaves the link out when the action is not allowed on that log.
-        raise _validation_error("conversation_log_not_continuable", conversation_log=log.log_id)
+        raise validation_error("conversation_log_not_continuable", conversation_log=log.log_id)
     coordinator = entry.runtime_data
     shown_number = normalize_phone_number(number).removeprefix("tel:")
     described = conversation_log_attributes(log)
@@ -260,11 +259,13 @@ async def async_call_back(
             log, phone_number=number, operation_id=operation
         )
     except UcwaError as err:
-        error = _client_error(
+        error = client_error(
             entry,
             err,
             "continue_phone_audio_failed",
             f"Call-back about conversation log {log.log_id}",
+            # The server may have acted: the phone may still ring.
+            timeout_key="timeout",
         )
         coordinator.async_call_back_failed(operation, str(error))
         raise error from err
@@ -280,7 +281,7 @@ async def async_call_back(
 async def _async_continue_phone_audio(call: ServiceCall) -> ServiceResponse:
     """Handle `ucwa.continue_phone_audio`; answer only when asked to."""
     response = await async_call_back(
-        _async_get_entry(call.hass, call),
+        async_get_entry(call.hass, call),
         call.data.get(ATTR_CONVERSATION_LOG),
         call.data.get(ATTR_PHONE_NUMBER),
         call.data.get(ATTR_OPERATION_ID),
@@ -314,14 +315,12 @@ async def _async_mark_as_read(call: ServiceCall) -> None:
     When the unread counter says 0, nothing is sent. The counter follows by the server's
     missedItems event.
     """
-    entry = _async_get_entry(call.hass, call)
+    entry = async_get_entry(call.hass, call)
     data = entry.runtime_data.data
     if (reference := call.data.get(ATTR_CONVERSATION_LOG)) is not None:
         logs: tuple[ConversationLog, ...] = (resolve_conversation_log(data, reference),)
         if logs[0].mark_as_read_href is None:
-            raise _validation_error(
-                "conversation_log_not_markable", conversation_log=logs[0].log_id
-            )
+            raise validation_error("conversation_log_not_markable", conversation_log=logs[0].log_id)
     else:
         _history(data)
         logs = tuple(log for log in unread_missed_logs(data) if log.mark_as_read_href)
@@ -329,7 +328,7 @@ async def _async_mark_as_read(call: ServiceCall) -> None:
         try:
             await entry.runtime_data.client.mark_as_read(log)
         except UcwaError as err:
-            raise _client_error(
+            raise client_error(
                 entry, err, "mark_as_read_failed", f"Marking conversation log {log.log_id} read"
             ) from err
 
@@ -340,7 +339,7 @@ async def _async_get_conversation_logs(call: ServiceCall) -> ServiceResponse:
     `missed_only` reads the newest 100 and keeps the missed ones, so a short `limit` still finds
     missed conversations behind answered ones.
     """
-    entry = _async_get_entry(call.hass, call)
+    entry = async_get_entry(call.hass, call)
     _history(entry.runtime_data.data)
     limit: int = call.data[ATTR_LIMIT]
     missed_only: bool = call.data[ATTR_MISSED_ONLY]
@@ -349,7 +348,7 @@ async def _async_get_conversation_logs(call: ServiceCall) -> ServiceResponse:
             limit=MAX_LIST_LIMIT if missed_only else limit
         )
     except UcwaError as err:
-        raise _client_error(entry, err, "server_error", "Reading the conversation logs") from err
+        raise client_error(entry, err, "server_error", "Reading the conversation logs") from err
     chosen = [log for log in logs if log.is_missed or not missed_only][:limit]
     return {
         ATTR_CONVERSATION_LOGS: [conversation_log_attributes(log, with_time=True) for log in chosen]

@@ -17,7 +17,14 @@ from homeassistant.const import (
     MAJOR_VERSION as HA_MAJOR,
     MINOR_VERSION as HA_MINOR,
 )
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.core import (
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    State,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
@@ -25,7 +32,7 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator  # type: ignore[import-untyped,unused-ignore]
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.ucwa.api import ConversationLog, MissedItems, UcwaEvent
+from custom_components.ucwa.api import ConversationLog, MissedItems, Note, Presence, UcwaEvent
 from custom_components.ucwa.const import (
     CONF_DISCOVERY_URL,
     CONF_ENDPOINT_ID,
@@ -206,15 +213,18 @@ def mock_client() -> Generator[MagicMock]:
         client.get_conversation_logs.return_value = [log]
         client.refresh_conversation_logs.return_value = []
         client.get_missed_items.return_value = missed
+        client.get_presence.return_value = Presence.from_json(
+            reference_sample("presence_ref__get-json-response")
+        )
+        client.get_note.return_value = Note.from_json(
+            reference_sample("note_ref__get-json-response")
+        )
         client.subscribe.return_value = lambda: None
         yield client
 
 
-@pytest.fixture
-async def mock_loaded_entry(
-    hass: HomeAssistant, mock_client: MagicMock
-) -> AsyncGenerator[MockConfigEntry]:
-    """Return an entry set up with the mocked client (no simulator)."""
+async def async_setup_mock_entry(hass: HomeAssistant, *, loads: bool = True) -> MockConfigEntry:
+    """Set an entry up with the mocked client (the test patches what it serves first)."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="alice@contoso.com",
@@ -223,8 +233,17 @@ async def mock_loaded_entry(
         entry_id=ENTRY_ID,
     )
     entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert await hass.config_entries.async_setup(entry.entry_id) is loads
     await hass.async_block_till_done()
+    return entry
+
+
+@pytest.fixture
+async def mock_loaded_entry(
+    hass: HomeAssistant, mock_client: MagicMock
+) -> AsyncGenerator[MockConfigEntry]:
+    """Return an entry set up with the mocked client (no simulator)."""
+    entry = await async_setup_mock_entry(hass)
     assert entry.state is ConfigEntryState.LOADED
     yield entry
     await hass.config_entries.async_unload(entry.entry_id)
@@ -235,20 +254,24 @@ async def ws_call(
     hass_ws_client: WebSocketGenerator,
     service: str,
     data: dict[str, Any],
+    *,
+    domain: str = DOMAIN,
 ) -> dict[str, Any]:
     """Call an action as the frontend does and return the websocket result message.
 
     The websocket API reports validation errors as the UI shows them (service_validation_error,
-    invalid_format), which the REST API of 2025.4 does not.
+    invalid_format), which the REST API of 2025.4 does not. The response is asked for when the
+    action gives one; entity actions (`domain="select"`) take `entity_id` in `data`.
     """
     client = await hass_ws_client(hass)
     await client.send_json_auto_id(
         {
             "type": "call_service",
-            "domain": DOMAIN,
+            "domain": domain,
             "service": service,
             "service_data": data,
-            "return_response": service != "mark_as_read",
+            "return_response": hass.services.supports_response(domain, service)
+            is not SupportsResponse.NONE,
         }
     )
     result: dict[str, Any] = await client.receive_json()

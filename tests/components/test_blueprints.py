@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import json
 from pathlib import Path
 import shutil
 from typing import Any
+from unittest.mock import MagicMock
 
 from homeassistant.components import conversation
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import Context, HomeAssistant, ServiceCall
+from homeassistant.core import Context, HomeAssistant, ServiceCall, State
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped,unused-ignore]
@@ -17,9 +19,10 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     async_mock_service,
 )
 
+from custom_components.ucwa.api import Presence, PresenceUpdated, UcwaEvent
 from simulator import Simulator
 
-from .conftest import wait_for_state
+from .conftest import async_setup_mock_entry, capture_subscribers, wait_for_state
 
 BLUEPRINTS = Path(__file__).parents[2] / "blueprints" / "automation" / "ucwa"
 EVENT = "event.alice_contoso_com_conversation"
@@ -67,7 +70,9 @@ def test_every_blueprint_has_its_raw_source_url() -> None:
     """The import badge and the blueprint's `source_url` point at the raw file on main."""
     names = sorted(path.name for path in BLUEPRINTS.glob("*.yaml"))
     assert names == [
+        "busy_light.yaml",
         "call_back_when_home.yaml",
+        "do_not_disturb_while.yaml",
         "notify_missed_conversation.yaml",
         "voice_call_back.yaml",
     ]
@@ -333,3 +338,186 @@ async def test_no_call_back_for_an_old_missed_call(
 
     assert callbacks_sent(simulator) == []
     assert any(r.route != "continuePhoneAudio" for r in simulator.requests)
+
+
+# Busy light --------------------------------------------------------------------------------------
+
+ON_A_CALL = "binary_sensor.alice_contoso_com_on_a_call"
+PRESENCE = "sensor.alice_contoso_com_presence"
+LIGHT = "light.busy_light"
+SWITCH = "switch.busy_sign"
+
+
+@pytest.fixture
+async def busy_light(hass: HomeAssistant) -> None:
+    """Set up a real light (with colour) and a real switch: template entities doing nothing else."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(
+        hass,
+        "template",
+        {
+            "template": [
+                {
+                    "light": [{"name": "Busy light", "turn_on": [], "turn_off": [], "set_rgb": []}],
+                    "switch": [{"name": "Busy sign", "turn_on": [], "turn_off": []}],
+                }
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+def emit(mock_client: MagicMock) -> Callable[[UcwaEvent], None]:
+    """Hand the coordinator the presence events a server would push."""
+    return capture_subscribers(mock_client)
+
+
+def state_is(value: str) -> Callable[[State], bool]:
+    return lambda state: state.state == value
+
+
+def push(emit: Callable[[UcwaEvent], None], *presence: str | None) -> None:
+    emit(PresenceUpdated(Presence(*presence)))
+
+
+@pytest.mark.usefixtures("busy_light")
+async def test_busy_light_follows_calls(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """On, in red, while on a call on the desk phone; off after; an outage leaves it as it is."""
+    await use_blueprint(
+        hass, "busy_light.yaml", on_a_call=ON_A_CALL, light=LIGHT, color=[255, 0, 0]
+    )
+    assert hass.states.get(LIGHT).state != "on"  # type: ignore[union-attr]
+
+    simulator.set_device_presence("Busy", "on-the-phone")
+    light = await wait_for_state(hass, LIGHT, lambda s: s.state == "on")
+    assert light.attributes["rgb_color"] == (255, 0, 0)
+
+    simulator.set_device_presence("Busy")  # busy, but not on a call: calls only by default
+    await wait_for_state(hass, LIGHT, lambda s: s.state == "off")
+
+    simulator.set_device_presence("Busy", "In a conference call")
+    await wait_for_state(hass, LIGHT, lambda s: s.state == "on")
+    await simulator.wait_for_parked_pget()
+    simulator.fail_next("POST", r"/applications$", status=503, code="ServiceFailure", count=50)
+    simulator.drop_application(kind="not_found")  # the session is lost and stays lost
+    await wait_for_state(hass, ON_A_CALL, lambda s: s.state == STATE_UNAVAILABLE)
+    await hass.async_block_till_done()
+    assert hass.states.get(LIGHT).state == "on"  # type: ignore[union-attr]
+    simulator.clear_faults()
+
+
+@pytest.mark.usefixtures("busy_light")
+async def test_busy_light_without_a_colour(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """The colour picker's black (what the UI shows for "none") keeps the light's own colour."""
+    await use_blueprint(hass, "busy_light.yaml", on_a_call=ON_A_CALL, light=LIGHT, color=[0, 0, 0])
+    simulator.set_device_presence("Busy", "on-the-phone")
+    light = await wait_for_state(hass, LIGHT, state_is("on"))
+    assert light.attributes.get("rgb_color") in (None, ())
+
+
+@pytest.mark.usefixtures("busy_light")
+async def test_busy_light_with_presence_and_a_switch(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """With the presence sensor: on while busy or in do not disturb too; a switch has no colour."""
+    await use_blueprint(
+        hass,
+        "busy_light.yaml",
+        on_a_call=ON_A_CALL,
+        presence=PRESENCE,
+        light=SWITCH,
+        color=[255, 0, 0],
+    )
+    for availability, activity, expected in [
+        ("DoNotDisturb", None, "on"),
+        ("Online", None, "off"),
+        ("Busy", "in-a-meeting", "on"),
+        ("Away", None, "off"),
+        ("Online", "on-the-phone", "on"),  # a call even without busy presence
+        ("IdleOnline", None, "off"),
+    ]:
+        simulator.set_device_presence(availability, activity)
+        await wait_for_state(hass, SWITCH, state_is(expected))
+
+
+# Do not disturb while ... --------------------------------------------------------------------------
+
+SELECT = "select.alice_contoso_com_availability"
+DOOR = "input_boolean.office_door_closed"
+
+
+@pytest.fixture
+async def door(hass: HomeAssistant) -> None:
+    """Set up the office door the automation watches (an input_boolean stands in for a sensor)."""
+    assert await async_setup_component(
+        hass, "input_boolean", {"input_boolean": {"office_door_closed": {}}}
+    )
+
+
+async def use_door_blueprint(hass: HomeAssistant, **inputs: Any) -> None:
+    """Use the do-not-disturb blueprint while the office door is closed."""
+    await use_blueprint(
+        hass,
+        "do_not_disturb_while.yaml",
+        availability_select=SELECT,
+        watch=[{"trigger": "state", "entity_id": DOOR}],
+        conditions=[{"condition": "state", "entity_id": DOOR, "state": "on"}],
+        **inputs,
+    )
+
+
+async def close_door(hass: HomeAssistant, closed: bool) -> None:
+    """Close (or open) the office door."""
+    service = "turn_on" if closed else "turn_off"
+    await hass.services.async_call("input_boolean", service, {"entity_id": DOOR}, blocking=True)
+
+
+def presence_posts(sim: Simulator) -> list[Any]:
+    """Return the bodies of the POSTs on presence the simulator received (None: a reset)."""
+    return [
+        json.loads(r.body) if r.body else None
+        for r in sim.requests
+        if (r.method, r.route) == ("POST", "presence")
+    ]
+
+
+@pytest.mark.usefixtures("door")
+async def test_do_not_disturb_while_the_door_is_closed(
+    hass: HomeAssistant, simulator: Simulator, setup_integration: MockConfigEntry
+) -> None:
+    """Door closed: do not disturb (one request); open: automatic again (one request)."""
+    await use_door_blueprint(hass)
+    await close_door(hass, True)
+    await wait_for_state(hass, PRESENCE, lambda s: s.state == "do_not_disturb")
+    assert hass.states.get(SELECT).state == "do_not_disturb"  # type: ignore[union-attr]
+    assert presence_posts(simulator) == [{"availability": "DoNotDisturb"}]
+
+    await close_door(hass, False)
+    await wait_for_state(hass, PRESENCE, lambda s: s.state == "online")
+    assert hass.states.get(SELECT).state == "automatic"  # type: ignore[union-attr]
+    assert presence_posts(simulator) == [{"availability": "DoNotDisturb"}, None]
+
+
+@pytest.mark.usefixtures("door")
+async def test_a_choice_made_meanwhile_stays(
+    hass: HomeAssistant, mock_client: MagicMock, emit: Callable[[UcwaEvent], None]
+) -> None:
+    """Chosen busy on the phone while the door was closed: opening it does not reset that."""
+    await async_setup_mock_entry(hass)
+    await use_door_blueprint(hass, availability="be_right_back")
+    await close_door(hass, True)
+    await hass.async_block_till_done()
+    mock_client.set_availability.assert_awaited_once_with("BeRightBack")
+    push(emit, "Busy", None)  # chosen on the phone
+    await hass.async_block_till_done()
+    assert hass.states.get(SELECT).state == "busy"  # type: ignore[union-attr]
+
+    await close_door(hass, False)
+    await hass.async_block_till_done()
+    assert hass.states.get(SELECT).state == "busy"  # type: ignore[union-attr]
+    mock_client.reset_availability.assert_not_awaited()

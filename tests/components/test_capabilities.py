@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.ucwa.api import ConversationLogsAdded, UcwaLinkNotOfferedError
 from custom_components.ucwa.const import DOMAIN, SAFETY_POLL_INTERVAL
-from custom_components.ucwa.coordinator import history_issue_id
+from custom_components.ucwa.issues import history_issue_id
 from simulator import Simulator
 
 from .conftest import MOCK_DATA, capture_subscribers, wait_for_state

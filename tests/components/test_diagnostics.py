@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import json
 
 from homeassistant.components.diagnostics import REDACTED
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped,unused-ignore]
 from pytest_homeassistant_custom_component.components.diagnostics import (  # type: ignore[import-untyped,unused-ignore]
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator  # type: ignore[import-untyped,unused-ignore]
 
+from custom_components.ucwa.api import Note, Presence
 from simulator import Simulator
 
 from .conftest import wait_for_state
@@ -106,10 +109,14 @@ async def test_diagnostics_session(
     assert {"conversationLogs", "missedItems", "startPhoneAudio"} <= set(
         session["links"]["communication"]
     )
-    assert "makeMeAvailable" in session["links"]["me"]
+    # me after makeMeAvailable (re-read for its presence and note links): those instead of
+    # makeMeAvailable, as MeDashboard.md has it.
+    assert {"presence", "note", "location"} <= set(session["links"]["me"])
+    assert "makeMeAvailable" not in session["links"]["me"]
     assert {"events", "batch"} <= set(session["links"]["application"])
     # What the client counts is what the pool received.
     counts = simulator.route_counts
+    assert counts["GET presence"] == counts["GET note"] == 1
     assert session["counts"] == {
         "requests": len([r for r in simulator.requests if not r.in_batch]),
         "pgets": counts["GET events"],
@@ -119,8 +126,9 @@ async def test_diagnostics_session(
         "missed_items_reads": counts["GET missedItems"],
         "log_list_reads": counts["GET conversationLogs"],
         "re_reads": 0,
-        "presence_reads": 0,  # presence and note are read by the entities that show them
-        "note_reads": 0,
+        # One read each at setup (the first refresh); events push the rest.
+        "presence_reads": counts["GET presence"],
+        "note_reads": counts["GET note"],
     }
 
     # A missed call: one re-read of counters and list, pushed by the event channel.
@@ -199,3 +207,38 @@ async def test_diagnostics_last_error_redacted(
         simulator.base_url,
     ):
         assert secret not in text, secret
+
+
+@pytest.mark.parametrize("simulator_options", [{"conversation_history": "absent"}])
+async def test_diagnostics_name_what_the_server_withholds(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: Simulator,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """A withheld capability is listed by rel with the reason, as the repair issue says it."""
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, setup_integration)
+    assert diagnostics["data"]["conversation_logs"] is None
+    assert diagnostics["data"]["unavailable"]["conversationLogs"] == (
+        "The server does not offer conversationLogs for this account"
+    )
+
+
+async def test_diagnostics_redact_the_note(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """Presence shows (what on_a_call went by); the note's text is the user's own words."""
+    coordinator = setup_integration.runtime_data
+    coordinator.async_set_updated_data(
+        replace(
+            coordinator.data,
+            presence=Presence("Busy", "on-the-phone"),
+            note=Note("Heads down today", "Personal"),
+        )
+    )
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, setup_integration)
+    assert diagnostics["data"]["presence"] == {"availability": "Busy", "activity": "on-the-phone"}
+    assert diagnostics["data"]["note"] == {"message": REDACTED, "type": "Personal"}
+    assert "Heads down" not in json.dumps(diagnostics)

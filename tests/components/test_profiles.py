@@ -120,8 +120,12 @@ async def test_main_paths(
     await call_back(hass, simulator, profile, log_id)
 
     # The server forgets the application: the integration makes a new one and keeps pushing.
+    notes_read = simulator.route_counts["GET note"]
     [lost] = simulator.drop_application("not_found")
     log_id = await push_missed_call(hass, simulator, profile)
+    # The client re-reads what the lost events would have said, presence and note last; the
+    # call-back below is to be the only request then.
+    await simulator.wait_for_request("GET", "note", count=notes_read + 1)
     assert lost not in simulator.applications
     await call_back(hass, simulator, profile, log_id)
 

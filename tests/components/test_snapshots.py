@@ -28,6 +28,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator 
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
+from custom_components.ucwa import PLATFORMS
 from custom_components.ucwa.const import DOMAIN
 from simulator import Seed, Simulator, default_seed
 
@@ -85,7 +86,7 @@ def only_platform(platform: Platform) -> Generator[None]:
         yield
 
 
-@pytest.mark.parametrize("platform", [Platform.BUTTON, Platform.SENSOR, Platform.EVENT])
+@pytest.mark.parametrize("platform", PLATFORMS)
 async def test_entities(
     hass: HomeAssistant,
     *,

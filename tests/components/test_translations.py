@@ -22,7 +22,9 @@ TRANSLATIONS = Path(__file__).parents[2] / "custom_components" / DOMAIN / "trans
 
 # Words German writes like English (or product and protocol names); anything else equal to its
 # English source is taken for a string someone forgot to translate.
-SAME_IN_GERMAN = frozenset({"Audio", "Video", "Status", "SIP-URI", "Skype for Business (UCWA)"})
+SAME_IN_GERMAN = frozenset(
+    {"Audio", "Video", "Status", "SIP-URI", "Offline", "Skype for Business (UCWA)"}
+)
 # English words that have no business in a German sentence, once names and identifiers are out
 # ("Server" and "will" are German words too).
 ENGLISH_WORDS = re.compile(

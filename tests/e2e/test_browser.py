@@ -1,10 +1,13 @@
 """A person's first use, in a real browser: the development stack driven through Chromium.
 
 Onboarding, "Add integration" with the demo account (after a mistake the form keeps what was
-typed), the device page, a press of "Call back last missed conversation", and the call-back status
-changing on the page, against the simulator that `scripts/develop` runs (the reference-trace
-profile). The simulator must receive exactly one continuePhoneAudio POST. Then the other doors:
-the three blueprints listed under Settings → Automations → Blueprints, an automation from the
+typed), the device page with presence, then presence on the demo dashboard (changed on another
+device it shows at once; the availability select and the note are one POST each; an automation
+from the busy-light blueprint switches configuration.yaml's stand-in light), a press of "Call
+back last missed conversation", and the call-back status changing on the page, against the
+simulator that `scripts/develop` runs (the reference-trace profile). The simulator must receive
+exactly one continuePhoneAudio POST. Then the other doors:
+the five blueprints listed under Settings → Automations → Blueprints, an automation from the
 voice blueprint, and "call Bob back" typed into the Assist dialog, which must ring once more; last,
 a press the server refuses shows the translated error and leaves one warning line in Home
 Assistant's log. Debian's Chromium is driven by Playwright (`.ci/run` installs it); without a
@@ -14,7 +17,8 @@ The same steps run on both stacks (`scripts/test`: Home Assistant 2025.4, `scrip
 --newest`: 2026.10). Their frontends differ, so the selectors are those both understand: fields
 by their role and accessible name (2026.10's have no label matches, and a required field's
 name ends in "*"), the flow's last button "Finish" or "Skip and finish", the home page
-/lovelace/0 or /home/overview, the activity card's entry by its state ("changed to" is gone).
+/lovelace/0 or /home/overview, the activity card's entry by its state ("changed to" is gone),
+a select's options as options (2025.4) or menu items (2026.10).
 
 Screenshots go to the test's temporary folder, or to `docs/screenshots/` with
 `UCWA_SCREENSHOTS=docs/screenshots scripts/test tests/e2e/test_browser.py` (how the README's
@@ -236,8 +240,13 @@ async def call_back_from_the_device_page(page: Page, stack: Stack, shots: Path) 
         has_text="Call-back"
     )
     await status.get_by_text("Idle").wait_for()
+    await shows(entity_row(page, "Presence"), "Available")
+    await shows(entity_row(page, "On a call"), "Off")
     await snap(page, shots / "device-page.png")
     assert await call_back_posts(stack) == []
+
+    await presence_on_the_dashboard(page, stack)
+    await open_device_page(page, stack)
 
     await press.click()
     await status.get_by_text(re.compile("Connecting|Ringing|Connected")).wait_for()
@@ -259,6 +268,12 @@ async def call_back_from_the_device_page(page: Page, stack: Stack, shots: Path) 
     # The activity card lists the call-back's states ("Call-back changed to Connected" on
     # 2025.4, "Call-back … Connected" on 2026.10).
     await page.locator("hui-logbook-card").get_by_text("Connected").first.wait_for()
+    # The call-back connected: on a call, and the busy light on, before any presence says so.
+    await shows(entity_row(page, "On a call"), "On")
+    assert (await light_state(page, stack))["state"] == "on"
+    # For the picture: the desk phone is in a call too.
+    await set_device_presence(stack, "Busy", "on-the-phone")
+    await shows(entity_row(page, "Activity"), "On the phone")
     await snap(page, shots / "dashboard.png")
 
     await call_back_by_voice(page, stack, newest_missed["id"])
@@ -280,18 +295,165 @@ async def call_back_from_the_device_page(page: Page, stack: Stack, shots: Path) 
     assert "Unexpected exception" not in log
 
 
+def entity_row(page: Page, name: str) -> Locator:
+    """Return the row of an entities card (or the device page) that shows `name`."""
+    rows = "hui-sensor-entity-row, hui-simple-entity-row, hui-attribute-row"
+    return page.locator(rows).filter(has_text=name)
+
+
+# A row's texts through its shadow roots: its name, then its state (Playwright's text matching
+# sees more than these two, so "On" would also match "On a call").
+ROW_TEXTS = """row => {
+    const texts = [];
+    const walk = node => {
+        if (node.nodeType === Node.TEXT_NODE) {
+            if (node.textContent.trim()) texts.push(node.textContent.trim());
+            return;
+        }
+        if (node.shadowRoot) walk(node.shadowRoot);
+        for (const child of node.childNodes) walk(child);
+    };
+    walk(row);
+    return texts;
+}"""
+
+
+async def shows(row: Locator, state: str) -> None:
+    """Wait until the row shows `state` as its state."""
+
+    async def showing() -> bool | None:
+        texts: list[str] = await row.first.evaluate(ROW_TEXTS)
+        return True if texts and texts[-1] == state else None
+
+    await until(showing, f"the row to show {state}", STEP_TIMEOUT_MS / 1000)
+
+
+async def presence_writes(stack: Stack) -> list[tuple[str, Any]]:
+    """Return the POSTs on presence and note the simulator received: (rel, body or None)."""
+    requests = await simulator_json(stack, "/_sim/requests")
+    return [
+        (r["path"].rsplit("/", 1)[-1], json.loads(r["body"]) if r["body"] else None)
+        for r in requests
+        if r["method"] == "POST" and r["path"].endswith(("/me/presence", "/me/note"))
+    ]
+
+
+async def set_device_presence(stack: Stack, availability: str, activity: str | None) -> None:
+    """Change the user's presence on another device (the simulator's control endpoint)."""
+    body = {"availability": availability, "activity": activity}
+    async with stack.session.post(f"{stack.sim_url}/_sim/presence", json=body) as resp:
+        assert resp.status == 204
+
+
+async def api_headers(page: Page) -> dict[str, str]:
+    """Return the logged-in frontend's authorization, for the REST calls the editor would make."""
+    token = await page.evaluate("() => JSON.parse(localStorage.getItem('hassTokens')).access_token")
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def light_state(page: Page, stack: Stack) -> dict[str, Any]:
+    """Return the state of configuration.yaml's stand-in busy light."""
+    async with stack.session.get(
+        f"{stack.ha_url}/api/states/light.demo_busy_light", headers=await api_headers(page)
+    ) as resp:
+        state: dict[str, Any] = await resp.json()
+        return state
+
+
+async def choose_availability(page: Page, option: str) -> None:
+    """Pick an option in the availability select (a listbox on 2025.4, a menu on 2026.10)."""
+    await page.locator("hui-select-entity-row").click()
+    await (
+        page.get_by_role("option", name=option)
+        .or_(page.get_by_role("menuitem", name=option))
+        .first.click()
+    )
+
+
+async def presence_on_the_dashboard(page: Page, stack: Stack) -> None:
+    """Watch presence change on the demo dashboard, set it and the note, and a busy light.
+
+    An automation from the busy-light blueprint (used where scripts/develop put it, without an
+    import) drives configuration.yaml's stand-in light. Presence changed on another device shows
+    at once; the select and the note are one POST each on the simulator.
+    """
+    automation = {
+        "alias": "Busy light",
+        "description": "",
+        "use_blueprint": {
+            "path": "ucwa/busy_light.yaml",
+            "input": {
+                "on_a_call": "binary_sensor.alice_contoso_com_on_a_call",
+                "presence": "sensor.alice_contoso_com_presence",
+                "light": "light.demo_busy_light",
+                "color": [255, 0, 0],
+            },
+        },
+    }
+    async with stack.session.post(
+        f"{stack.ha_url}/api/config/automation/config/ucwa_busy_light",
+        json=automation,
+        headers=await api_headers(page),
+    ) as resp:
+        assert resp.status == 200, await resp.text()
+    await visit(page, f"{stack.ha_url}/ucwa-demo/0")
+    presence, on_a_call = entity_row(page, "Presence"), entity_row(page, "On a call")
+    await shows(presence, "Available")
+    await shows(on_a_call, "Off")
+
+    # A call on the desk phone: the sensor, on a call and the light follow.
+    await set_device_presence(stack, "Busy", "on-the-phone")
+    await shows(presence, "Busy")
+    await shows(entity_row(page, "Activity"), "On the phone")
+    await shows(on_a_call, "On")
+    light = await light_state(page, stack)
+    assert (light["state"], light["attributes"]["rgb_color"]) == ("on", [255, 0, 0])
+
+    # Do not disturb, chosen here: one POST; the light stays on (do not disturb is busy too).
+    await choose_availability(page, "Do not disturb")
+    await shows(presence, "Do not disturb")
+    assert await presence_writes(stack) == [("presence", {"availability": "DoNotDisturb"})]
+    assert (await light_state(page, stack))["state"] == "on"
+
+    note = field(page, "Note")
+    await note.fill("Back at 3")
+    await note.press("Enter")
+    writes = [("presence", {"availability": "DoNotDisturb"}), ("note", {"message": "Back at 3"})]
+    assert await until_writes(stack, len(writes)) == writes
+
+    # Automatic again (one empty POST): the server's own presence, the call, shows again; the
+    # call ends, and the light goes off.
+    await choose_availability(page, "Automatic")
+    await shows(presence, "Busy")
+    assert await until_writes(stack, 3) == [*writes, ("presence", None)]
+    await set_device_presence(stack, "Online", None)
+    await shows(presence, "Available")
+    await shows(on_a_call, "Off")
+    assert (await light_state(page, stack))["state"] == "off"
+    assert await field(page, "Note").input_value() == "Back at 3"
+
+
+async def until_writes(stack: Stack, count: int) -> list[tuple[str, Any]]:
+    """Wait for the simulator to have received `count` presence and note POSTs; return them."""
+
+    async def enough() -> list[tuple[str, Any]] | None:
+        writes = await presence_writes(stack)
+        return writes if len(writes) >= count else None
+
+    return await until(enough, f"{count} presence and note POSTs", 10)
+
+
 async def call_back_by_voice(page: Page, stack: Stack, bob_log_id: str) -> None:
     """List the blueprints, use the voice one, and say "call Bob back" in Assist's dialog."""
     await visit(page, f"{stack.ha_url}/config/blueprint/dashboard")
-    assert len(BLUEPRINTS) == 3
+    assert len(BLUEPRINTS) == 5
     for path in BLUEPRINTS:
         name = load_yaml_dict(str(path))["blueprint"]["name"]
         await page.get_by_text(name, exact=True).wait_for()
 
     # What the automation editor saves for "Create automation" from the voice blueprint with
     # the account chosen (its pickers differ between the two frontends).
-    token = await page.evaluate("() => JSON.parse(localStorage.getItem('hassTokens')).access_token")
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = await api_headers(page)
     async with stack.session.get(
         f"{stack.ha_url}/api/config/config_entries/entry?domain=ucwa", headers=headers
     ) as resp:

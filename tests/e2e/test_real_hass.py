@@ -2,7 +2,8 @@
 
 It starts the simulator and Home Assistant (with the repository's config/) as separate processes,
 onboards, adds the integration through the config flow, calls the action with `return_response`, and
-checks the states and the exact request the simulator received. This is what `scripts/develop` gives a
+checks the states and the exact request the simulator received; then changes presence on the
+simulator as another device would and checks it shows with one round trip (one GET). This is what `scripts/develop` gives a
 person, so it proves the development set-up works on a fresh machine too.
 """
 
@@ -92,7 +93,7 @@ async def _check_doors(stack: Stack, headers: dict[str, str], config: dict[str, 
     The web server on 127.0.0.1 only and without a repair issue about its configuration
     (2026.10 would raise one for `http:` YAML); Assist's dialog (assist_pipeline with a
     pipeline, conversation); automations made in the UI (automation, from automations.yaml);
-    the three blueprints, listed without a download.
+    the five blueprints, listed without a download.
     """
     assert config["recovery_mode"] is False
     assert {"frontend", "assist_pipeline", "conversation", "automation"} <= set(
@@ -108,7 +109,9 @@ async def _check_doors(stack: Stack, headers: dict[str, str], config: dict[str, 
     ]
     blueprints = await _ws(stack, headers, {"type": "blueprint/list", "domain": "automation"})
     assert {path for path in blueprints if path.startswith("ucwa/")} == {
+        "ucwa/busy_light.yaml",
         "ucwa/call_back_when_home.yaml",
+        "ucwa/do_not_disturb_while.yaml",
         "ucwa/notify_missed_conversation.yaml",
         "ucwa/voice_call_back.yaml",
     }
@@ -201,3 +204,33 @@ async def test_develop_stack_end_to_end(stack: Stack) -> None:
         "operationId": response["operation_id"],
         "phoneNumber": response["phone_number"],
     }
+
+    await _presence_in_real_home_assistant(stack, headers)
+
+
+async def _presence_in_real_home_assistant(stack: Stack, headers: dict[str, str]) -> None:
+    """Presence changed on another device shows with the event's one round trip (one GET)."""
+    session = stack.session
+    presence, on_a_call = (
+        "sensor.alice_contoso_com_presence",
+        "binary_sensor.alice_contoso_com_on_a_call",
+    )
+
+    async def requests() -> list[dict[str, Any]]:
+        async with session.get(f"{stack.sim_url}/_sim/requests") as resp:
+            found: list[dict[str, Any]] = await _json(resp)
+            return found
+
+    before = len(await requests())
+    body = {"availability": "Busy", "activity": "In a conference call"}
+    async with session.post(f"{stack.sim_url}/_sim/presence", json=body) as resp:
+        assert resp.status == 204
+
+    async def shown() -> bool | None:
+        states = await _states(stack, headers)
+        busy = states[presence]["state"] == "busy" and states[on_a_call]["state"] == "on"
+        return True if busy else None
+
+    await until(shown, "presence and on_a_call to show the call", 10)
+    since = [r for r in (await requests())[before:] if not r["path"].endswith("/events")]
+    assert [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in since] == [("GET", "presence")]
